@@ -52,7 +52,7 @@ def _md():
     from markdown_it import MarkdownIt
     from mdit_py_plugins.dollarmath import dollarmath_plugin
     from mdit_py_plugins.anchors import anchors_plugin
-    md = MarkdownIt('commonmark', {'html': True, 'typographer': False}).enable(['table', 'strikethrough'])
+    md = MarkdownIt('commonmark', {'html': True, 'typographer': False, 'highlight': _highlight_fence}).enable(['table', 'strikethrough'])
     md.use(dollarmath_plugin, allow_space=True, double_inline=True, renderer=lambda c, o: _math(c, o.get('display_mode', False)))
     md.use(anchors_plugin, min_level=1, max_level=4, slug_func=_slug)
     return md
@@ -66,7 +66,7 @@ def render_md(src: str, doc_url: str = '') -> str:
     src = re.sub(r'\)\{[^}\n]*\}', ')', src)                           # pandoc link attributes {target=...}
     src = re.sub(r'^:::.*$', '', src, flags=re.M)                       # quarto fenced divs
     if doc_url: src = src.replace(doc_url.rstrip('/') + '/', '')      # nbdev's absolute doc links -> relative
-    src = re.sub(r'\((?:\./)?\d+[a-zA-Z0-9]*_([\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'({m[1]}.html{m[2] or ""})', src)
+    src = re.sub(r'\((?:\./)?(?:nbs/)?\d+[a-zA-Z0-9]*_([\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'({m[1]}.html{m[2] or ""})', src)
     src = re.sub(r'\.html\.md\b', '.html', src)
     return _MD.render(src)
 
@@ -81,11 +81,17 @@ def _directives(src: str) -> tuple[dict, str]:
     return d, '\n'.join(body).strip('\n')
 
 
-def _highlight(code: str) -> str:
+def _highlight(code: str, lang: str = 'python') -> str:
+    "Code as a highlighted `<pre>` block."
     from pygments import highlight
-    from pygments.lexers import PythonLexer
+    from pygments.lexers import get_lexer_by_name, TextLexer
     from pygments.formatters import HtmlFormatter
-    return highlight(code, PythonLexer(), HtmlFormatter(cssclass='highlight'))
+    try: lexer = get_lexer_by_name(lang or 'text')
+    except Exception: lexer = TextLexer()
+    return f'<pre class="highlight"><code>{highlight(code, lexer, HtmlFormatter(nowrap=True))}</code></pre>'
+
+
+def _highlight_fence(code: str, lang: str, attrs: str) -> str: return _highlight(code.rstrip('\n'), lang)
 
 
 def _text(o) -> str: return ''.join(o) if isinstance(o, list) else str(o)
@@ -137,7 +143,8 @@ def frontmatter(nb: dict) -> dict:
     for c in nb['cells']:
         s = _text(c.get('source', '')).strip()
         if c['cell_type'] == 'raw' and s.startswith('---'):
-            return {m[1]: m[2].strip().strip('"\'') for m in re.finditer(r'^(\w+):\s*(.*)$', s, re.M)}
+            import yaml
+            return yaml.safe_load(s.strip().strip('-')) or {}
         if c['cell_type'] == 'markdown' and s.startswith('# '):
             t = re.match(r'# (.*)', s)[1]
             dm = re.search(r'^> (.*)$', s, re.M)
@@ -157,12 +164,12 @@ nav.side .brand { font-weight: 700; font-size: 1.15rem; display: block; margin-b
 nav.side ol { list-style: none; padding: 0; margin: 0; }
 nav.side li a { display: block; padding: .28rem .5rem; border-radius: 5px; color: var(--fg); font-size: .93rem; }
 nav.side li a.current { background: #e7eefa; color: var(--accent); font-weight: 600; }
-main { padding: 2rem 3rem 4rem; max-width: 980px; }
+main { padding: 2rem 3rem 4rem; max-width: 980px; min-width: 0; }
 header.title h1 { margin-bottom: .2rem; } header.title p.desc { color: var(--muted); font-size: 1.1rem; margin-top: 0; }
 h1, h2, h3, h4 { line-height: 1.25; } h2 { border-bottom: 1px solid var(--border); padding-bottom: .25rem; margin-top: 2.2rem; }
 pre, code { font-family: "JetBrains Mono", Menlo, Consolas, monospace; font-size: .86rem; }
 :not(pre) > code { background: var(--bg-code); padding: .1rem .3rem; border-radius: 4px; }
-.highlight pre, pre.output { background: var(--bg-code); padding: .7rem .9rem; border-radius: 6px; overflow-x: auto; border: 1px solid var(--border); }
+pre { background: var(--bg-code); padding: .7rem .9rem; border-radius: 6px; overflow-x: auto; border: 1px solid var(--border); line-height: 1.45; }
 pre.output { background: #fff; border-left: 3px solid #c9d3de; max-height: 32rem; }
 pre.output.error { border-left-color: #c0392b; color: #8e1f14; }
 pre.output.stderr { border-left-color: #d9a400; }
@@ -172,7 +179,7 @@ div.doc hr { display: none; } div.doc h3, div.doc h4 { margin-top: .8rem; font-f
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; } th, td { border: 1px solid var(--border); padding: .3rem .6rem; text-align: left; }
 th { background: #f2f5f8; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; }
-.math.display { overflow-x: auto; margin: .8rem 0; } math[display="block"] { font-size: 1.08rem; }
+.math.display { overflow-x: auto; overflow-y: hidden; margin: .8rem 0; } math[display="block"] { font-size: 1.08rem; }
 .pager { display: flex; justify-content: space-between; border-top: 1px solid var(--border); margin-top: 3rem; padding-top: 1rem; }
 blockquote { color: var(--muted); border-left: 3px solid var(--border); margin-left: 0; padding-left: 1rem; }
 """
@@ -188,7 +195,7 @@ def page_html(title: str, desc: str, body: str, nav: list[tuple[str, str]], cur:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} – {html.escape(site)}</title>
-<style>{CSS}{HtmlFormatter(cssclass='highlight').get_style_defs('.highlight')}</style></head>
+<style>{CSS}{HtmlFormatter().get_style_defs('pre.highlight')}</style></head>
 <body><div class="layout"><nav class="side"><a class="brand" href="index.html">{html.escape(site)}</a><ol>{items}</ol></nav>
 <main>{head}
 {body}
