@@ -17,8 +17,10 @@ done
 import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
 PY
 pip_() { "$py" -m pip install --disable-pip-version-check "$@"; }
-if "$py" -c "import torch" 2>/dev/null; then
-  echo "keeping the installed torch $("$py" -c 'import torch; print(torch.__version__)')"
+constraints=$(mktemp); trap 'rm -f "$constraints"' EXIT
+if tv=$("$py" -c "import torch; print(torch.__version__)" 2>/dev/null); then
+  echo "keeping the installed torch $tv"
+  echo "torch==$tv" > "$constraints"   # pip may not replace it, whatever any dependency asks for
 else
   cpu_index=()
   if ! command -v nvidia-smi >/dev/null 2>&1 && "$py" - <<'PY' 2>/dev/null
@@ -28,6 +30,6 @@ except Exception: sys.exit(1)
 PY
   then cpu_index=(--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple); fi
   echo "no torch found: installing torch==2.13.0 ${cpu_index[*]:+(CPU build)}"
-  pip_ "${cpu_index[@]}" "torch==2.13.0"
+  pip_ ${cpu_index[@]+"${cpu_index[@]}"} "torch==2.13.0"
 fi
-pip_ -e "${root}${extras}"
+pip_ -c "$constraints" -e "${root}${extras}"
