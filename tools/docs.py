@@ -164,7 +164,7 @@ nav.side .brand { font-weight: 700; font-size: 1.15rem; display: block; margin-b
 nav.side ol { list-style: none; padding: 0; margin: 0; }
 nav.side li a { display: block; padding: .28rem .5rem; border-radius: 5px; color: var(--fg); font-size: .93rem; }
 nav.side li a.current { background: #e7eefa; color: var(--accent); font-weight: 600; }
-main { padding: 2rem 3rem 4rem; max-width: 980px; min-width: 0; }
+main { padding: 2rem 3rem 4rem; max-width: 1120px; min-width: 0; }
 header.title h1 { margin-bottom: .2rem; } header.title p.desc { color: var(--muted); font-size: 1.1rem; margin-top: 0; }
 h1, h2, h3, h4 { line-height: 1.25; } h2 { border-bottom: 1px solid var(--border); padding-bottom: .25rem; margin-top: 2.2rem; }
 pre, code { font-family: "JetBrains Mono", Menlo, Consolas, monospace; font-size: .86rem; }
