@@ -299,11 +299,11 @@ class DreamModel(_DLLMModel):
         h = self.model.norm(h)
         return F.linear(h, self.model.embed_tokens.weight) if self.config.tie_word_embeddings else self.lm_head(h)
 
-# %% ../nbs/00_models.ipynb #264e4f5d
+# %% ../nbs/00_models.ipynb #cf4b09b5
 LLADA_SIZES: dict[str, dict] = {
     'tiny':  dict(d_model=64, n_heads=4, n_kv_heads=4, n_layers=2, mlp_hidden_size=192, vocab_size=128, embedding_size=128,
                   max_sequence_length=512, rope_theta=10000.0, mask_token_id=127, eos_token_id=126, pad_token_id=126),
-    'small': dict(d_model=256, n_heads=4, n_kv_heads=4, n_layers=8, mlp_hidden_size=768, vocab_size=4096, embedding_size=4096,
+    'small': dict(d_model=192, n_heads=3, n_kv_heads=3, n_layers=6, mlp_hidden_size=768, vocab_size=4096, embedding_size=4096,
                   max_sequence_length=1024, rope_theta=10000.0, mask_token_id=4095, eos_token_id=4094, pad_token_id=4094),
     '8b':    dict(d_model=4096, n_heads=32, n_kv_heads=32, n_layers=32, mlp_hidden_size=12288, vocab_size=126464,
                   embedding_size=126464, max_sequence_length=4096, rope_theta=500000.0, mask_token_id=126336,
@@ -313,7 +313,7 @@ DREAM_SIZES: dict[str, dict] = {
     'tiny':  dict(hidden_size=64, intermediate_size=192, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                   vocab_size=128, max_position_embeddings=512, rope_theta=10000.0, mask_token_id=127, pad_token_id=126,
                   eos_token_id=126, bos_token_id=125),
-    'small': dict(hidden_size=256, intermediate_size=768, num_hidden_layers=8, num_attention_heads=4, num_key_value_heads=2,
+    'small': dict(hidden_size=192, intermediate_size=768, num_hidden_layers=6, num_attention_heads=3, num_key_value_heads=1,
                   vocab_size=4096, max_position_embeddings=1024, rope_theta=10000.0, mask_token_id=4095, pad_token_id=4094,
                   eos_token_id=4094, bos_token_id=4093),
     '7b':    dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
