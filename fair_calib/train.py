@@ -20,7 +20,8 @@ from .models import DLLM, init_dllm, load_dllm, make_config, save_dllm
 # %% auto #0
 __all__ = ['DOMAINS', 'SPECIALS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer',
            'token_stream', 'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss', 'TrainConfig',
-           'token_overrides', 'prepare_data', 'heldout_loss', 'train', 'main']
+           'token_overrides', 'prepare_data', 'heldout_loss', 'train', 'main', 'distinct_fraction',
+           'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
 def data_dir() -> Path:
@@ -282,3 +283,23 @@ def main(argv: list[str] | None = None):
     train(TrainConfig(arch=a.arch, steps=a.steps), a.out, stop_after=a.stop_after)
 
 if __name__ == '__main__' and '__file__' in globals(): main()
+
+# %% ../nbs/09_train_small.ipynb #cf67f7ea
+def distinct_fraction(ids: list[int]) -> float:
+    "Distinct tokens / tokens of one sample."
+    return len(set(ids)) / max(1, len(ids))
+
+def repeated_ngram_fraction(ids: list[int], n: int = 4) -> float:
+    "Fraction of the sample's n-grams that repeat an earlier n-gram of the same sample."
+    grams = [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+    return (len(grams) - len(set(grams))) / max(1, len(grams))
+
+# %% ../nbs/09_train_small.ipynb #6a4f034c
+@torch.no_grad()
+def elbo_nats(dllm: DLLM, stream: torch.Tensor, seq_len: int = 256, n_seq: int = 32, n_mc: int = 8, seed: int = 0) -> tuple[float, float]:
+    "A simple ELBO estimate (nats/token, standard error) on `n_seq` windows of a held-out stream, `n_mc` masks each."
+    g = torch.Generator().manual_seed(seed)
+    x = sample_batch([stream], [1.], n_seq, seq_len, g)
+    vals = torch.stack([torch.stack([diffusion_loss(dllm, x[i:i + 1], g) for i in range(n_seq)]) for _ in range(n_mc)])  # (mc, seq)
+    per_seq = vals.mean(0)
+    return per_seq.mean().item(), (per_seq.std() / math.sqrt(n_seq)).item()
