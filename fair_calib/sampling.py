@@ -140,7 +140,7 @@ def _check_args(dllm, ids, gen_length, steps, block_length, remasking, temperatu
     if (ids == dllm.mask_id).any():
         raise ValueError(f"the prompt contains the mask token (id {dllm.mask_id}); remove it, or use infilling instead of generation")
 
-# %% ../nbs/01_sampling.ipynb #9f7718c8
+# %% ../nbs/01_sampling.ipynb #a865c5b9
 @torch.no_grad()
 def generate(dllm,                                    # a DLLM (anything with .logits(ids, attention_mask) and .mask_id)
              prompt_ids: torch.Tensor | Sequence[Sequence[int]],  # (B, P) ids, or token lists of any lengths (left-padded)
@@ -176,6 +176,8 @@ def generate(dllm,                                    # a DLLM (anything with .l
     x[:, :P] = prompt_ids.to(dev)
     am = None if attention_mask is None else torch.cat([attention_mask.to(dev), torch.ones(B, gen_length, dtype=attention_mask.dtype, device=dev)], 1)
     eos = eos_id if eos_id is not None else _eos_id(dllm)
+    if (logits_eos_inf or confidence_eos_eot_inf) and eos < 0:
+        raise ValueError("logits_eos_inf / confidence_eos_eot_inf need the EOS id: the model's config has none, pass eos_id= (and eot_id=)")
     rec = _Recorder(B, gen_length, steps, P) if trace else None
     step = 0
 
