@@ -20,7 +20,7 @@ from .models import DLLM, init_dllm, load_dllm, make_config, save_dllm
 # %% auto #0
 __all__ = ['DOMAINS', 'SPECIALS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer',
            'token_stream', 'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss', 'TrainConfig',
-           'token_overrides', 'prepare_data', 'heldout_loss', 'train', 'main', 'distinct_fraction',
+           'token_overrides', 'prepare_data', 'heldout_loss', 'train', 'ship', 'main', 'distinct_fraction',
            'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
@@ -206,7 +206,7 @@ def heldout_loss(dllm: DLLM, cfg: TrainConfig, streams: list[torch.Tensor]) -> l
     dllm.model.train()
     return res
 
-# %% ../nbs/09_train_small.ipynb #93635a8c
+# %% ../nbs/09_train_small.ipynb #6faaa859
 def train(cfg: TrainConfig,                  # the run's settings
           out: str | Path,                   # run directory (created; resumed if it holds a checkpoint)
           root: Path | None = None,          # shared data directory (default: `data_dir()`)
@@ -264,11 +264,25 @@ def train(cfg: TrainConfig,                  # the run's settings
         (out / 'final' / 'training.json').write_text(json.dumps(dict(
             train_config=_cfg_json(cfg), data={d: dict(weight=w, train_tokens=len(st)) for (d, w), st in zip(cfg.mix, streams['train'])},
             tokens_seen=state['tokens'], wall_seconds=round(state['seconds']), torch=torch.__version__,
-            command=f"python -m fair_calib.train --arch {cfg.arch} --out {out}"), indent=2) + '\n')
+            command=f"python -m fair_calib.train --arch {cfg.arch} --out {out} --ship"), indent=2) + '\n')
     dllm.model.eval()
     return dllm
 
-# %% ../nbs/09_train_small.ipynb #feee550e
+# %% ../nbs/09_train_small.ipynb #430e5645
+def ship(run: str | Path,               # a finished run directory (holds final/)
+         name: str) -> Path:             # built-in name, e.g. 'small-llada'
+    "Copy a finished run's final checkpoint, its training record and log into the package's assets."
+    import shutil
+    from fair_calib.models import ASSETS
+    run = Path(run)
+    if not (run / 'final' / 'training.json').exists(): raise FileNotFoundError(f"{run} has no finished run (final/training.json)")
+    dst = ASSETS / name
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(run / 'final', dst)
+    shutil.copy(run / 'log.jsonl', dst / 'log.jsonl')
+    return dst
+
+# %% ../nbs/09_train_small.ipynb #c0e95cab
 def main(argv: list[str] | None = None):
     "Command line: train or resume a small model in the background, e.g. `python -m fair_calib.train --arch llada --out runs/small-llada`."
     import argparse
@@ -278,9 +292,12 @@ def main(argv: list[str] | None = None):
     ap.add_argument('--steps', type=int, default=TrainConfig.steps)
     ap.add_argument('--stop-after', type=int, default=None, help='stop (checkpointed) after this many steps')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
+    ap.add_argument('--ship', action='store_true', help='when finished, copy the model into the package as small-<arch>')
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    train(TrainConfig(arch=a.arch, steps=a.steps), a.out, stop_after=a.stop_after)
+    cfg = TrainConfig(arch=a.arch, steps=a.steps)
+    train(cfg, a.out, stop_after=a.stop_after)
+    if a.ship and (a.out / 'final' / 'training.json').exists(): print(f'shipped to {ship(a.out, f"small-{a.arch}")}')
 
 if __name__ == '__main__' and '__file__' in globals(): main()
 
