@@ -82,10 +82,10 @@ def left_pad(prompts: Sequence[Sequence[int]] | torch.Tensor, pad_id: int) -> tu
         if len(p): ids[b, P - len(p):], am[b, P - len(p):] = torch.as_tensor(list(p), dtype=torch.long), 1
     return ids, am
 
-# %% ../nbs/01_sampling.ipynb #6de65f2c
-def _stats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Top-1 probability, top-1 minus top-2, and entropy (nats) of `logits` (..., V), in fp32."
-    p = logits.float().softmax(-1)
+# %% ../nbs/01_sampling.ipynb #d8878339
+def _stats(logits: torch.Tensor, p: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Top-1 probability, top-1 minus top-2, and entropy (nats) of `logits` (..., V), in fp32 (`p`: their softmax, if known)."
+    p = logits.float().softmax(-1) if p is None else p
     top = p.topk(2, dim=-1).values
     ent = -(p * p.clamp_min(1e-30).log()).sum(-1)
     return top[..., 0], top[..., 0] - top[..., 1], ent
@@ -248,7 +248,7 @@ def generate(dllm,                                    # a DLLM (anything with .l
     if not trace: return x
     return x, rec.finish(x, remasking)
 
-# %% ../nbs/01_sampling.ipynb #a933d2f6
+# %% ../nbs/01_sampling.ipynb #9469854e
 def _eos_id(dllm) -> int:
     cfg = getattr(dllm, 'config', None)
     e = getattr(cfg, 'eos_token_id', None)
@@ -273,9 +273,10 @@ class _Recorder:
     def log(self, s: int, logits, x0, mask_index, commit):
         sl = slice(self.P, self.P + self.G)
         m = mask_index[:, sl].cpu()
-        p1, mg, ent = (t.cpu() for t in _stats(logits[:, sl]))
+        probs = logits[:, sl].float().softmax(-1)                          # (B, G, V), once per step
+        _, mg, ent = (t.cpu() for t in _stats(logits[:, sl], probs))
+        conf = probs.gather(-1, x0[:, sl][..., None]).squeeze(-1).cpu()
         x0 = x0[:, sl].cpu()
-        conf = logits[:, sl].float().softmax(-1).gather(-1, x0.to(logits.device)[..., None]).squeeze(-1).cpu()
         self.proposals[s][m] = x0[m].int()
         self.conf[s][m], self.margin[s][m], self.ent[s][m] = conf[m], mg[m], ent[m]
         c = commit[:, sl].cpu()
