@@ -19,10 +19,10 @@ from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedMode
 from transformers.modeling_outputs import MaskedLMOutput
 
 # %% auto #0
-__all__ = ['LLADA_SIZES', 'DREAM_SIZES', 'ARCHS', 'ASSETS', 'BUILTIN', 'MODEL_TYPES', 'RMSNorm', 'rope_tables', 'rotate_half',
-           'apply_rope', 'attend', 'LLaDAConfig', 'DreamConfig', 'LLaDABlock', 'LLaDAModelLM', 'DreamAttention',
-           'DreamMLP', 'DreamBlock', 'DreamModel', 'make_config', 'DLLM', 'init_dllm', 'read_config', 'load_dllm',
-           'config_json', 'save_dllm']
+__all__ = ['LLADA_SIZES', 'DREAM_SIZES', 'ARCHS', 'LINEARS', 'NORMS', 'ASSETS', 'BUILTIN', 'MODEL_TYPES', 'RMSNorm',
+           'rope_tables', 'rotate_half', 'apply_rope', 'attend', 'LLaDAConfig', 'DreamConfig', 'LLaDABlock',
+           'LLaDAModelLM', 'DreamAttention', 'DreamMLP', 'DreamBlock', 'DreamModel', 'make_config', 'DLLM', 'init_dllm',
+           'block_linears', 'set_block_linear', 'head_parts', 'read_config', 'load_dllm', 'config_json', 'save_dllm']
 
 # %% ../nbs/00_models.ipynb #460d7201
 class RMSNorm(nn.Module):
@@ -33,7 +33,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., D)
-        xf = x.float()
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))     # fp32, or fp64 for exactness checks
         xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
         return self.weight * xf.to(x.dtype)
 
@@ -162,7 +162,8 @@ class LLaDABlock(nn.Module):
         q = self.q_proj(h).view(B, L, self.n_heads, self.hd).transpose(1, 2)   # (B, H, L, hd)
         k = self.k_proj(h).view(B, L, self.n_kv, self.hd).transpose(1, 2)      # (B, Hkv, L, hd)
         v = self.v_proj(h).view(B, L, self.n_kv, self.hd).transpose(1, 2)
-        q, k = apply_rope(q.float(), cos, sin).type_as(q), apply_rope(k.float(), cos, sin).type_as(k)  # fp32 rotation
+        f = torch.promote_types(q.dtype, torch.float32)
+        q, k = apply_rope(q.to(f), cos, sin).type_as(q), apply_rope(k.to(f), cos, sin).type_as(k)  # fp32 (or fp64) rotation
         a = attend(q, k, v, key_mask).transpose(1, 2).reshape(B, L, D)
         x = x + self.attn_out(a)
         h = self.ff_norm(x)
@@ -397,6 +398,33 @@ def init_dllm(arch: str,                 # 'llada' or 'dream'
         torch.manual_seed(seed)
         model = ARCHS[arch][1](cfg)
     return DLLM(model.to(dtype).eval(), name=f'{arch}-{size}')
+
+# %% ../nbs/00_models.ipynb #768d4a79
+LINEARS: dict[str, dict[str, str]] = {   # arch -> role -> module path inside a block
+    'llada': dict(q='q_proj', k='k_proj', v='v_proj', o='attn_out', gate='ff_proj', up='up_proj', down='ff_out'),
+    'dream': dict(q='self_attn.q_proj', k='self_attn.k_proj', v='self_attn.v_proj', o='self_attn.o_proj',
+                  gate='mlp.gate_proj', up='mlp.up_proj', down='mlp.down_proj')}
+NORMS: dict[str, dict[str, str]] = {     # arch -> role -> RMSNorm path inside a block
+    'llada': dict(attn_norm='attn_norm', ffn_norm='ff_norm'),
+    'dream': dict(attn_norm='input_layernorm', ffn_norm='post_attention_layernorm')}
+
+def block_linears(dllm: DLLM, i: int) -> dict[str, nn.Module]:
+    "The linears of block `i` by role (q k v o gate up down)."
+    b = dllm.blocks[i]
+    return {r: b.get_submodule(p) for r, p in LINEARS[dllm.arch].items()}
+
+def set_block_linear(dllm: DLLM, i: int, role: str, new: nn.Module):
+    "Replace the linear of `role` in block `i` by `new` (e.g. a QuantLinear)."
+    parent, _, name = LINEARS[dllm.arch][role].rpartition('.')
+    setattr(dllm.blocks[i].get_submodule(parent) if parent else dllm.blocks[i], name, new)
+
+def head_parts(dllm: DLLM) -> tuple[RMSNorm, nn.Linear | None]:
+    "The final norm and the LM head linear (None when the head is tied to the embedding)."
+    m = dllm.model
+    if dllm.arch == 'llada':
+        t = m.model.transformer
+        return t.ln_f, (None if m.config.weight_tying else t.ff_out)
+    return m.model.norm, (None if m.config.tie_word_embeddings else m.lm_head)
 
 # %% ../nbs/00_models.ipynb #f74f9f1e
 ASSETS = Path(str(importlib.resources.files('fair_calib'))) / 'assets'   # shipped checkpoints
