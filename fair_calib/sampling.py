@@ -43,6 +43,9 @@ class Trace:
     entropy: torch.Tensor           # (S, B, G) entropy of the prediction (nats), NaN elsewhere
     n_commit: torch.Tensor          # (S, B) number of positions written at each step
     tokens: torch.Tensor            # (B, G) the generated tokens
+    prompt: torch.Tensor | None = None       # (B, P) the canvas columns before the generation region
+    prompt_mask: torch.Tensor | None = None  # (B, P) 1 at real prompt tokens, 0 at left padding
+    block_length: int | None = None          # LLaDA's semi-autoregressive block (None: one block, as Dream)
 
     @property
     def steps(self) -> int: return self.proposals.shape[0]
@@ -55,18 +58,26 @@ class Trace:
         "Positions still masked at the start of each step."
         return self.commit_step[None] >= torch.arange(self.steps)[:, None, None]
 
+    def state(self, s: int, mask_id: int) -> torch.Tensor:  # (B, P + G)
+        "The canvas at the start of step s: the prompt, the tokens written before s, masks elsewhere."
+        if self.prompt is None: raise ValueError("this trace has no prompt (recorded by an older version): re-run generate(..., trace=True)")
+        gen = torch.where(self.commit_step < s, self.tokens, torch.full_like(self.tokens, mask_id))
+        return torch.cat([self.prompt, gen], 1)
+
     def save(self, path: str | Path) -> Path:
         "Save as safetensors (tensors) with the scalars in its metadata."
         path = Path(path)
         save_file({f.name: getattr(self, f.name).contiguous() for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)},
-                  path, metadata={'prompt_len': str(self.prompt_len), 'remasking': self.remasking})
+                  path, metadata={'prompt_len': str(self.prompt_len), 'remasking': self.remasking, 'block_length': str(self.block_length)})
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> 'Trace':
         from safetensors import safe_open
         with safe_open(str(path), 'pt') as f: meta = f.metadata()
-        return cls(prompt_len=int(meta['prompt_len']), remasking=meta['remasking'], **load_file(str(path)))
+        bl = meta.get('block_length', 'None')
+        return cls(prompt_len=int(meta['prompt_len']), remasking=meta['remasking'], block_length=None if bl == 'None' else int(bl),
+                   **load_file(str(path)))
 
 # %% ../nbs/01_sampling.ipynb #9a501bbc
 def left_pad(prompts: Sequence[Sequence[int]] | torch.Tensor, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,7 +257,7 @@ def generate(dllm,                                    # a DLLM (anything with .l
             x[commit] = x0[commit]
             step += 1
     if not trace: return x
-    return x, rec.finish(x, remasking)
+    return x, rec.finish(x, remasking, am, block_length if remasking in LLADA_RULES else None)
 
 # %% ../nbs/01_sampling.ipynb #9469854e
 def _eos_id(dllm) -> int:
@@ -283,6 +294,7 @@ class _Recorder:
         self.commit_step[c] = s
         self.n_commit[s] = c.sum(1)
 
-    def finish(self, x, remasking: str) -> Trace:
+    def finish(self, x, remasking: str, am=None, block_length: int | None = None) -> Trace:
+        pm = torch.ones(x.shape[0], self.P, dtype=torch.long) if am is None else am[:, :self.P].long().cpu()
         return Trace(self.P, remasking, self.commit_step, self.proposals, self.conf, self.margin, self.ent, self.n_commit,
-                     x[:, self.P:].cpu())
+                     x[:, self.P:].cpu(), x[:, :self.P].cpu(), pm, block_length)
