@@ -88,6 +88,10 @@ def _build_transform(spec: dict | None) -> nn.Module | None:
     from fair_calib import flatquant
     return flatquant.build_transform(spec)
 
+def _linear_path(dllm: DLLM, i: int, role: str) -> str:
+    "The state-dict prefix of block i's linear of `role`, e.g. 'model.layers.3.mlp.down_proj'."
+    return f"{dllm.model.base_model_prefix}.{'transformer.blocks' if dllm.arch == 'llada' else 'layers'}.{i}.{LINEARS[dllm.arch][role]}"
+
 def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = None) -> Path:
     "Write a quantized model as packed codes + scales (safetensors), its config, quant.json and tokenizer."
     if not hasattr(dllm, 'quant'): raise ValueError("this model is not quantized: use quantize() (or calibrate()) first")
@@ -97,7 +101,7 @@ def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = 
     linears = {}
     for i in range(len(dllm.blocks)):
         for r, l in block_linears(dllm, i).items():
-            pre = f"{dllm.model.base_model_prefix}.{'transformer.blocks' if dllm.arch == 'llada' else 'layers'}.{i}.{LINEARS[dllm.arch][r]}"
+            pre = _linear_path(dllm, i, r)
             if not isinstance(l, QuantLinear) or not l.frozen:
                 raise ValueError(f"block {i} {r} is not a frozen QuantLinear; quantize() freezes all of them")
             linears[pre] = dict(transform=_transform_spec(l.transform), bits=None if l.codes is None else l.wq.bits,
@@ -132,8 +136,7 @@ def load_quantized(path: str | Path, device: torch.device | str | None = None) -
     dtype = next(v.dtype for k, v in sd.items() if k.endswith('norm.weight') or k.endswith('ln_f.weight'))
     for i in range(len(dllm.blocks)):
         for r, lin in block_linears(dllm, i).items():
-            set_block_linear(dllm, i, r, QuantLinear.from_config(lin, qc, _build_transform(info['linears'][
-                f"{model.base_model_prefix}.{'transformer.blocks' if dllm.arch == 'llada' else 'layers'}.{i}.{LINEARS[dllm.arch][r]}"]['transform'])))
+            set_block_linear(dllm, i, r, QuantLinear.from_config(lin, qc, _build_transform(info['linears'][_linear_path(dllm, i, r)]['transform'])))
     qparts = {}
     for k in [k for k in sd if k.endswith(('.qweight', '.scales', '.zeros'))]:
         pre, _, part = k.rpartition('.'); qparts.setdefault(pre, {})[part] = sd.pop(k)

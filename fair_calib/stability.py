@@ -176,7 +176,7 @@ def matched_noise(dllm: DLLM, like: DLLM, seed: int = 0) -> DLLM:
     g = torch.Generator().manual_seed(seed)
     q = DLLM(copy.deepcopy(dllm.model), dllm.tokenizer, f'{dllm.name}-noise')
     for i in range(len(q.blocks)):
-        for (r, l), lk in zip(block_linears(q, i).items(), block_linears(like, i).values()):
+        for l, lk in zip(block_linears(q, i).values(), block_linears(like, i).values()):
             e = torch.randn(l.weight.shape, generator=g).to(l.weight)
             l.weight.add_(e * (lk.weight - l.weight).norm() / e.norm())
     return q
