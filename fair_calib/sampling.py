@@ -64,6 +64,10 @@ class Trace:
         gen = torch.where(self.commit_step < s, self.tokens, torch.full_like(self.tokens, mask_id))
         return torch.cat([self.prompt, gen], 1)
 
+    def canvas_mask(self) -> torch.Tensor:  # (B, P + G)
+        "Attention mask of the canvas: the prompt's padding mask, ones on the generation region."
+        return torch.cat([self.prompt_mask, torch.ones_like(self.tokens)], 1)
+
     def save(self, path: str | Path) -> Path:
         "Save as safetensors (tensors) with the scalars in its metadata."
         path = Path(path)

@@ -22,10 +22,6 @@ __all__ = ['DETERMINISTIC', 'counterfactual_argmax', 'lag_from_argmax', 'stabili
            'post_commit_mismatch', 'rtn_weights', 'matched_noise']
 
 # %% ../nbs/02_stability.ipynb #ebc4f9b9
-def _canvas_mask(trace: Trace) -> torch.Tensor:
-    "(B, P + G) attention mask of the canvas: the prompt's padding mask, ones on the generation region."
-    return torch.cat([trace.prompt_mask, torch.ones_like(trace.tokens)], 1)
-
 @torch.no_grad()
 def _ask(dllm: DLLM, states: torch.Tensor, am: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
          batch_size: int = 64, probs: bool = False) -> torch.Tensor:
@@ -44,7 +40,7 @@ def counterfactual_argmax(dllm: DLLM, trace: Trace, batch_size: int = 64, progre
     "(S + 1, B, G): at step s, the argmax at written position i of the state of step s with only i re-masked; -1 where i is not yet written."
     S, (B, G), P = trace.steps, trace.tokens.shape, trace.prompt_len
     A = torch.full((S + 1, B, G), -1, dtype=torch.long)
-    am = _canvas_mask(trace)
+    am = trace.canvas_mask()
     for s in tqdm(range(1, S + 1), desc='lag', disable=not progress):
         written = trace.commit_step < s                                   # (B, G)
         b, i = written.nonzero(as_tuple=True)
@@ -138,7 +134,7 @@ def frontier_flips(fp: DLLM, q: DLLM, traces: Trace | list[Trace], progress: boo
     parts = []
     for tr in traces:
         S, (B, G), P = tr.steps, tr.tokens.shape, tr.prompt_len
-        am = _canvas_mask(tr)
+        am = tr.canvas_mask()
         sel, tok = torch.zeros(S, B, G, dtype=torch.bool), torch.zeros(S, B, G, dtype=torch.bool)
         for s in tqdm(range(S), desc='flips', disable=not progress):
             x = tr.state(s, q.mask_id).to(q.device)
@@ -157,7 +153,7 @@ def post_commit_mismatch(fp: DLLM, model: DLLM, prompts, batch_size: int = 64, *
     out, tr = generate(model, prompts, trace=True, **sampler_kw)
     (B, G), P = tr.tokens.shape, tr.prompt_len
     b, i = torch.meshgrid(torch.arange(B), torch.arange(G), indexing='ij')
-    pred = _ask(fp, out.cpu(), _canvas_mask(tr), b.reshape(-1), i.reshape(-1) + P, batch_size).view(B, G)
+    pred = _ask(fp, out.cpu(), tr.canvas_mask(), b.reshape(-1), i.reshape(-1) + P, batch_size).view(B, G)
     mism = pred != tr.tokens
     return mism.float().mean().item(), mism
 

@@ -34,7 +34,7 @@ def decision_weighted_kl(fp: DLLM, q: DLLM, traces: Trace | list[Trace]) -> floa
     tot, n = 0., 0
     for tr in traces:
         P = tr.prompt_len
-        am = torch.cat([tr.prompt_mask, torch.ones_like(tr.tokens)], 1).to(fp.device)
+        am = tr.canvas_mask().to(fp.device)
         for s in range(tr.steps):
             f = tr.frontier[s]                                              # (B, G)
             if not f.any(): continue
