@@ -17,7 +17,7 @@ from .models import DLLM, LINEARS, block_linears
 from .quantizer import QuantConfig, QuantLinear, dequantize, grouped, qrange, quant_params, quantize_codes
 
 # %% auto #0
-__all__ = ['GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'block_inputs', 'run_block', 'capture', 'gptq_blocks']
+__all__ = ['GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'block_inputs', 'run_block', 'capture', 'gptq_block', 'gptq_blocks']
 
 # %% ../nbs/04b_gptq.ipynb #0b2c517c
 class Hessian:
@@ -148,25 +148,34 @@ class _NoActQuant:
     def __exit__(self, *a): [setattr(m, 'aq', q) for m, q in zip(self.mods, self.saved)]
 
 @torch.no_grad()
+def gptq_block(dllm: DLLM, i: int,                          # model whose block linears are QuantLinears; block index
+               h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,  # the block's inputs (N, L, D) and RoPE tables
+               cfg: QuantConfig,
+               token_weights: torch.Tensor | None = None,   # (N, L) weights of a weighted Hessian (FAIR-GPTQ)
+               batch_size: int = 8):
+    "Quantize block i's weights with GPTQ in QuaRot's order, each group's Hessian taken after the previous groups are quantized."
+    blk, lins = dllm.blocks[i], block_linears(dllm, i)
+    if not all(isinstance(l, QuantLinear) for l in lins.values()): raise TypeError("gptq needs QuantLinears; use quantize() or calibrate()")
+    for group in GPTQ_ORDER:
+        hs = {r: Hessian(lins[r].in_features, h.device) for r in group}
+        def add(r, x, sl): hs[r].add(x, None if token_weights is None else token_weights[sl])
+        with _NoActQuant(list(lins.values())): capture(blk, h, cos, sin, {r: lins[r] for r in group}, add, batch_size)
+        for r in group:
+            l = lins[r]
+            if l.wq is None or l.wq.bits == 16: l.freeze(); continue
+            l.set_codes(*gptq(l.effective_weight(), hs[r].value, l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
+                              cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio))
+
+@torch.no_grad()
 def gptq_blocks(dllm: DLLM,                                  # model whose block linears are QuantLinears
                 ids: torch.Tensor,                           # (N, L) calibration token ids
                 cfg: QuantConfig,
                 token_weights: torch.Tensor | None = None,   # (N, L) weights of a weighted Hessian (FAIR-GPTQ)
                 batch_size: int = 8, progress: bool = True):
-    "Quantize all block weights with GPTQ, block by block, in place."
+    "Quantize all block weights with GPTQ, block by block, in place (each block sees the quantized blocks before it)."
     if token_weights is not None and token_weights.shape != ids.shape:
         raise ValueError(f"token_weights {tuple(token_weights.shape)} must have the shape of the calibration ids {tuple(ids.shape)}")
     h, cos, sin = block_inputs(dllm, ids)
     for i in tqdm(range(len(dllm.blocks)), desc='gptq', disable=not progress):
-        blk, lins = dllm.blocks[i], block_linears(dllm, i)
-        if not all(isinstance(l, QuantLinear) for l in lins.values()): raise TypeError("gptq_blocks needs QuantLinears; use quantize()")
-        for group in GPTQ_ORDER:
-            hs = {r: Hessian(lins[r].in_features, h.device) for r in group}
-            def add(r, x, sl): hs[r].add(x, None if token_weights is None else token_weights[sl])
-            with _NoActQuant(list(lins.values())): capture(blk, h, cos, sin, {r: lins[r] for r in group}, add, batch_size)
-            for r in group:
-                l = lins[r]
-                if l.wq is None or l.wq.bits == 16: l.freeze(); continue
-                l.set_codes(*gptq(l.effective_weight(), hs[r].value, l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
-                                  cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio))
-        h = run_block(blk, h, cos, sin, batch_size)
+        gptq_block(dllm, i, h, cos, sin, cfg, token_weights, batch_size)
+        h = run_block(dllm.blocks[i], h, cos, sin, batch_size)

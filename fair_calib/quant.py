@@ -15,22 +15,29 @@ import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
 from .gptq import gptq, gptq_blocks                      # gptq: re-exported (public API)
-from .models import ARCHS, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
+from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, dequantize, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
 
 # %% auto #0
-__all__ = ['METHODS', 'CALIBRATED', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized', 'load_quantized',
-           'checkpoint_size']
+__all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
+           'load_quantized', 'checkpoint_size']
 
 # %% ../nbs/04e_quant.ipynb #ef0503df
+def calibration_texts(dllm: DLLM) -> list[str]:
+    "Default calibration text: the training domains (GSM8K + Shakespeare train) for the built-in models, WikiText-2 otherwise."
+    from fair_calib.train import read_domain
+    if dllm.name in BUILTIN: return read_domain('gsm8k')['train'] + read_domain('shakespeare')['train']
+    return read_domain('wikitext')['train']
+
 def calibration_ids(dllm: DLLM,                     # supplies the tokenizer
-                    texts: list[str] | None = None, # None: WikiText-2 (shared data)
+                    texts: list[str] | None = None, # None: `calibration_texts(dllm)`
                     n: int = 128, seq_len: int = 256, seed: int = 0) -> torch.Tensor:
     "(n, seq_len) calibration token ids: windows at random offsets of the texts joined by eos."
-    from fair_calib.train import read_domain, sample_batch, token_stream
+    from fair_calib.train import sample_batch, token_stream
     if dllm.tokenizer is None: raise ValueError("this model has no tokenizer; pass calibration ids directly")
-    texts = read_domain('wikitext')['train'] if texts is None else texts
+    if n <= 0: raise ValueError(f"n={n}: the calibration set needs at least one sequence")
+    texts = calibration_texts(dllm) if texts is None else texts
     stream = token_stream(dllm.tokenizer, texts)
     if len(stream) <= seq_len:
         raise ValueError(f"the calibration texts give {len(stream)} tokens, fewer than one window of seq_len={seq_len}: "

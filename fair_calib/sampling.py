@@ -46,6 +46,7 @@ class Trace:
     prompt: torch.Tensor | None = None       # (B, P) the canvas columns before the generation region
     prompt_mask: torch.Tensor | None = None  # (B, P) 1 at real prompt tokens, 0 at left padding
     block_length: int | None = None          # LLaDA's semi-autoregressive block (None: one block, as Dream)
+    purity: torch.Tensor | None = None       # (S, B, G) sum_v p_v^2 of the prediction (1 - purity: Stage I's reliability), NaN elsewhere
 
     @property
     def steps(self) -> int: return self.proposals.shape[0]
@@ -282,7 +283,7 @@ class _Recorder:
         self.P, self.G = P, G
         self.commit_step = torch.full((B, G), -1, dtype=torch.long)
         self.proposals = torch.full((S, B, G), -1, dtype=torch.int32)
-        self.conf, self.margin, self.ent = (torch.full((S, B, G), float('nan')) for _ in range(3))
+        self.conf, self.margin, self.ent, self.pur = (torch.full((S, B, G), float('nan')) for _ in range(4))
         self.n_commit = torch.zeros((S, B), dtype=torch.long)
 
     def log(self, s: int, logits, x0, mask_index, commit):
@@ -294,6 +295,7 @@ class _Recorder:
         x0 = x0[:, sl].cpu()
         self.proposals[s][m] = x0[m].int()
         self.conf[s][m], self.margin[s][m], self.ent[s][m] = conf[m], mg[m], ent[m]
+        self.pur[s][m] = probs.pow(2).sum(-1).cpu()[m]
         c = commit[:, sl].cpu()
         self.commit_step[c] = s
         self.n_commit[s] = c.sum(1)
@@ -301,4 +303,4 @@ class _Recorder:
     def finish(self, x, remasking: str, am=None, block_length: int | None = None) -> Trace:
         pm = torch.ones(x.shape[0], self.P, dtype=torch.long) if am is None else am[:, :self.P].long().cpu()
         return Trace(self.P, remasking, self.commit_step, self.proposals, self.conf, self.margin, self.ent, self.n_commit,
-                     x[:, self.P:].cpu(), x[:, :self.P].cpu(), pm, block_length)
+                     x[:, self.P:].cpu(), x[:, :self.P].cpu(), pm, block_length, self.pur)
