@@ -14,7 +14,7 @@ import torch
 from .models import ARCHS, BUILTIN, DLLM, init_dllm, load_dllm, save_dllm
 
 # %% auto #0
-__all__ = ['model_check', 'format_table', 'demo', 'main']
+__all__ = ['model_check', 'format_table', 'demo', 'run_prior', 'main']
 
 # %% ../nbs/08_cli.ipynb #e258e13a
 def _model_for_demo(arch: str, size: str, seed: int) -> DLLM:
@@ -85,7 +85,51 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--seq-len', type=int, default=128)
     d.add_argument('--out', type=Path, default=None, help='write the results as JSON to this file')
+    pr = sub.add_parser('prior', help="Stage I: estimate a model's position prior (data-parallel under torchrun)",
+                        description="Run the FP sampler on calibration prompts and save the position prior. Under torchrun "
+                                    "(--nproc_per_node N) the prompts are split over the processes; the result is the same.")
+    pr.add_argument('--model', required=True, help='built-in name, checkpoint directory or hub id')
+    pr.add_argument('--texts', type=Path, nargs='+', default=None, help='text files to cut prompts from (default: the model\'s calibration text)')
+    pr.add_argument('--prompts', type=int, default=64, help='number of prompts (rollouts)')
+    pr.add_argument('--prompt-len', type=int, default=32, help='prompt tokens')
+    pr.add_argument('--gen-length', type=int, default=64)
+    pr.add_argument('--steps', type=int, default=64)
+    pr.add_argument('--block-length', type=int, default=None, help="LLaDA's semi-autoregressive block (default: one block)")
+    pr.add_argument('--remasking', default='low_confidence')
+    pr.add_argument('--batch-size', type=int, default=16)
+    pr.add_argument('--prompt-seed', type=int, default=1, help='seed of the prompt windows')
+    pr.add_argument('--lam', type=float, default=0.5, help='floor mixing: w = (1 - lam) + lam * w~')
+    pr.add_argument('--smooth', type=int, default=5)
+    pr.add_argument('--out', type=Path, required=True, help='the prior file to write (.safetensors)')
     return p
+
+def _distributed() -> tuple[int, torch.device]:
+    "Join the torchrun process group if launched by torchrun: (rank, device)."
+    import os, torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return 0, torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    cuda = torch.cuda.is_available()
+    dist.init_process_group('nccl' if cuda else 'gloo')
+    dev = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', '0')}") if cuda else torch.device('cpu')
+    return dist.get_rank(), dev
+
+def run_prior(args) -> int:
+    "`fair-calib prior`: Stage I, saved to args.out."
+    import torch.distributed as dist
+    from fair_calib.prior import estimate_prior
+    from fair_calib.quant import calibration_ids
+    rank, dev = _distributed()
+    try:
+        dllm = load_dllm(args.model, device=dev)
+        texts = None if args.texts is None else [t.read_text() for t in args.texts]
+        prompts = calibration_ids(dllm, texts, n=args.prompts, seq_len=args.prompt_len, seed=args.prompt_seed)
+        prior = estimate_prior(dllm, prompts, gen_length=args.gen_length, steps=args.steps, block_length=args.block_length,
+                               remasking=args.remasking, batch_size=args.batch_size, lam=args.lam, smooth=args.smooth)
+        if rank == 0:
+            args.out.parent.mkdir(parents=True, exist_ok=True); prior.save(args.out)
+            print(f"prior of {args.model}: {prior.n} rollouts, w in [{prior.w.min():.3f}, {prior.w.max():.3f}] -> {args.out}")
+    finally:
+        if dist.is_initialized(): dist.destroy_process_group()
+    return 0
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fair-calib` command."
@@ -94,4 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = ARCHS['llada'][2]
         if args.size not in sizes: _parser().error(f"argument --size: invalid choice {args.size!r} (choose from {', '.join(sizes)})")
         demo(tuple(args.arch or ARCHS), args.size, args.seed, args.out, args.seq_len)
+    elif args.command == 'prior': return run_prior(args)
     return 0
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())    # python -m fair_calib.cli (torchrun -m ...)
