@@ -16,7 +16,8 @@ from .quantizer import QuantConfig, QuantLinear
 from .rotation import hadamard, hadamard_factors
 
 # %% auto #0
-__all__ = ['cayley', 'kron_split', 'KronFactor', 'KronTransform', 'build_transform', 'add_transforms', 'fold']
+__all__ = ['TRANSFORM_OF', 'cayley', 'kron_split', 'KronFactor', 'KronTransform', 'build_transform', 'add_block_transforms',
+           'add_transforms', 'fold']
 
 # %% ../nbs/04d_flatquant.ipynb #27fc15d4
 def cayley(M: torch.Tensor) -> torch.Tensor:
@@ -98,21 +99,23 @@ def build_transform(spec: dict) -> nn.Module:
     return KronTransform(spec['n'], spec['smooth'])
 
 # %% ../nbs/04d_flatquant.ipynb #fb25dd4d
+def add_block_transforms(dllm: DLLM, i: int, cfg: QuantConfig, smooth: bool = True) -> dict[str, KronTransform]:
+    "Replace block i's linears by QuantLinears of `cfg` behind KronTransforms (one shared by q/k/v, one by gate/up)."
+    L = block_linears(dllm, i)
+    if any(getattr(l, 'transform', None) is not None for l in L.values()):
+        raise ValueError(f"block {i} already has input transforms (a rotated model?): install learnable transforms on the original model")
+    D, Fh = L['q'].in_features, L['down'].in_features
+    ts = dict(qkv=KronTransform(D, smooth), o=KronTransform(D, smooth), gate_up=KronTransform(D, smooth), down=KronTransform(Fh, smooth))
+    w = L['q'].weight                                                  # transforms in fp32 (fp64 for an fp64 model)
+    for k in ts: ts[k].to(w.device, torch.promote_types(w.dtype, torch.float32))
+    for r, l in L.items(): set_block_linear(dllm, i, r, QuantLinear.from_config(l, cfg, ts[TRANSFORM_OF[r]]))
+    return ts
+
+TRANSFORM_OF = dict(q='qkv', k='qkv', v='qkv', o='o', gate='gate_up', up='gate_up', down='down')   # role -> its transform
+
 def add_transforms(dllm: DLLM, cfg: QuantConfig, smooth: bool = True) -> dict[int, dict[str, KronTransform]]:
-    "Replace every block linear by a QuantLinear of `cfg` behind a KronTransform (shared by q/k/v and by gate/up)."
-    out = {}
-    for i in range(len(dllm.blocks)):
-        L = block_linears(dllm, i)
-        if any(getattr(l, 'transform', None) is not None for l in L.values()):
-            raise ValueError(f"block {i} already has input transforms (a rotated model?): install learnable transforms on the original model")
-        D, Fh = L['q'].in_features, L['down'].in_features
-        ts = dict(qkv=KronTransform(D, smooth), o=KronTransform(D, smooth), gate_up=KronTransform(D, smooth), down=KronTransform(Fh, smooth))
-        w = L['q'].weight                                                  # transforms in fp32 (fp64 for an fp64 model)
-        for k in ts: ts[k].to(w.device, torch.promote_types(w.dtype, torch.float32))
-        owner = dict(q='qkv', k='qkv', v='qkv', o='o', gate='gate_up', up='gate_up', down='down')
-        for r, l in L.items(): set_block_linear(dllm, i, r, QuantLinear.from_config(l, cfg, ts[owner[r]]))
-        out[i] = ts
-    return out
+    "Learnable transforms in every block (see `add_block_transforms`)."
+    return {i: add_block_transforms(dllm, i, cfg, smooth) for i in range(len(dllm.blocks))}
 
 def fold(dllm: DLLM):
     "After calibration: fix every transform's matrices and quantize every weight once (W T^-T folded)."

@@ -158,7 +158,7 @@ def load_quantized(path: str | Path, device: torch.device | str | None = None) -
         for l in block_linears(dllm, i).values():
             l.frozen = True
             if hasattr(l.transform, 'fold'): l.transform.fold()          # learned transforms: fixed matrices
-    model.to(device or 'cpu').eval()
+    model.to(device or 'cpu').eval().requires_grad_(False)
     dllm.tokenizer, dllm.quant = _load_tokenizer(path), {k: v for k, v in info.items() if k != 'linears'}
     return dllm
 
