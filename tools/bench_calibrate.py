@@ -1,0 +1,89 @@
+"""Stage I + Stage II on a built-in model at W4A4: time, peak memory and quality of QuaRot-GPTQ, FlatQuant, FAIR-Calib
+and their GPTQ variants, on the same calibration data and seeds. Writes results/calibrate-<model>.json, which
+nbs/06_calibrate.ipynb shows.
+
+    python tools/bench_calibrate.py --model small-llada [--epochs 5]
+"""
+from __future__ import annotations
+import argparse, json, math, os, platform, threading, time
+from pathlib import Path
+
+import torch
+
+from fair_calib.calibrate import CalibConfig, calibrate
+from fair_calib.models import load_dllm
+from fair_calib.prior import estimate_prior
+from fair_calib.quant import QuantConfig, calibration_ids, quantize
+from fair_calib.sampling import generate
+from fair_calib.stability import frontier_flips
+from fair_calib.train import elbo_nats, read_domain, token_stream
+
+SAMPLER = {'llada': dict(block_length=32, remasking='low_confidence'), 'dream': dict(remasking='entropy')}
+
+
+class PeakRSS:
+    "Peak resident memory (MiB) above the level at entry, sampled every 10 ms."
+    def __enter__(self):
+        self.base = self.peak = self._rss(); self.stop = False
+        self.t = threading.Thread(target=self._run, daemon=True); self.t.start(); return self
+    def _run(self):
+        while not self.stop: self.peak = max(self.peak, self._rss()); time.sleep(0.01)
+    def __exit__(self, *a): self.stop = True; self.t.join()
+    @property
+    def mib(self) -> float: return (self.peak - self.base) / 2 ** 20
+    @staticmethod
+    def _rss() -> int:
+        with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--model', default='small-llada')
+    ap.add_argument('--epochs', type=int, default=5)
+    ap.add_argument('--n', type=int, default=128, help='calibration sequences')
+    ap.add_argument('--seq-len', type=int, default=128)
+    ap.add_argument('--gen-length', type=int, default=64)
+    ap.add_argument('--methods', nargs='+', default=['quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq'])
+    ap.add_argument('--out', type=Path, default=None)
+    a = ap.parse_args()
+    out = a.out or Path('results') / f'calibrate-{a.model}.json'
+    torch.manual_seed(0)
+    fp = load_dllm(a.model)
+    sk = SAMPLER[fp.arch] | dict(gen_length=a.gen_length, steps=a.gen_length)
+    cfg = QuantConfig.named('w4a4', learn_w_clip=True, learn_a_clip=True)
+    settings = CalibConfig(epochs=a.epochs, gen_length=a.gen_length, block_length=sk.get('block_length'))
+    calib = calibration_ids(fp, n=a.n, seq_len=a.seq_len, seed=0)
+    # evaluation: held-out ELBO and frontier flips along FP rollouts of held-out prompts
+    streams = {d: token_stream(fp.tokenizer, read_domain(d)['heldout']) for d in ('gsm8k', 'shakespeare')}
+    ppl = lambda m: {d: math.exp(elbo_nats(m, s, seq_len=256, n_seq=32, n_mc=4)[0]) for d, s in streams.items()}
+    texts = [d.split('\nAnswer:')[0] + '\nAnswer:' for d in read_domain('gsm8k')['heldout'][:8]] + \
+            [d.split('\n')[0] + '\n' for d in read_domain('shakespeare')['heldout'][:8]]
+    prompts = [fp.tokenizer(t, add_special_tokens=False)['input_ids'][-48:] for t in texts]
+    _, traces = generate(fp, prompts, trace=True, **sk)
+
+    def row(method, q, seconds, mib, **extra):
+        r = dict(method=method, **ppl(q), **frontier_flips(fp, q, traces).rates(), seconds=seconds, peak_mib=mib, **extra)
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)
+        return r
+
+    rows = [row('fp', fp, 0., 0.)]
+    t0 = time.perf_counter()
+    with PeakRSS() as mem:
+        prior = estimate_prior(fp, calibration_ids(fp, n=64, seq_len=a.seq_len - a.gen_length, seed=1), batch_size=16, **sk)
+    stage1 = dict(seconds=time.perf_counter() - t0, peak_mib=mem.mib, w_min=prior.w.min().item(), w_max=prior.w.max().item())
+    print('stage I', stage1, flush=True)
+    for method in a.methods:
+        t0 = time.perf_counter()
+        with PeakRSS() as mem:
+            if method.startswith('quarot'): q = quantize(fp, method, QuantConfig.named('w4a4', a_clip=0.9), calib=calib, progress=False)
+            else: q = calibrate(fp, method, cfg, calib, prior if method.startswith('fair') else None, settings, progress=False)
+        rows.append(row(method, q, time.perf_counter() - t0, mem.mib, losses=q.quant.get('losses')))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(model=a.model, args={k: str(v) for k, v in vars(a).items()}, stage1=stage1, rows=rows,
+                                   prior_w=prior.w.tolist(), torch=torch.__version__, threads=torch.get_num_threads(),
+                                   machine=platform.processor() or platform.machine()), indent=1) + '\n')
+    print('written', out)
+
+
+if __name__ == '__main__':
+    main()
