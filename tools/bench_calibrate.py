@@ -78,11 +78,15 @@ def main():
             if method.startswith('quarot'): q = quantize(fp, method, QuantConfig.named('w4a4', a_clip=0.9), calib=calib, progress=False)
             else: q = calibrate(fp, method, cfg, calib, prior if method.startswith('fair') else None, settings, progress=False)
         rows.append(row(method, q, time.perf_counter() - t0, mem.mib, losses=q.quant.get('losses')))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(model=a.model, args={k: str(v) for k, v in vars(a).items()}, stage1=stage1, rows=rows,
-                                   prior_w=prior.w.tolist(), torch=torch.__version__, threads=torch.get_num_threads(),
-                                   machine=platform.processor() or platform.machine()), indent=1) + '\n')
+        write(out, a, stage1, rows, prior, done=len(rows) == len(a.methods) + 1)     # after every method: partial results survive
     print('written', out)
+
+
+def write(out: Path, a, stage1: dict, rows: list, prior, done: bool):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(model=a.model, args={k: str(v) for k, v in vars(a).items()}, complete=done, stage1=stage1,
+                                   rows=rows, prior_w=prior.w.tolist(), torch=torch.__version__, threads=torch.get_num_threads(),
+                                   machine=platform.processor() or platform.machine()), indent=1) + '\n')
 
 
 if __name__ == '__main__':
