@@ -19,6 +19,7 @@ from .flatquant import TRANSFORM_OF, KronTransform, add_block_transforms
 from .gptq import block_inputs, capture, gptq_block, run_block
 from .models import DLLM, block_linears
 from .prior import PositionPrior
+from .quant import _check_calib
 from .quantizer import QuantConfig, QuantLinear
 
 # %% auto #0
@@ -118,16 +119,16 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
     r = cfg.lr_min_ratio
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: r + (1 - r) * 0.5 * (1 + math.cos(math.pi * k / total)))
     g = torch.Generator().manual_seed(seed)
+    def loss_of(idx) -> torch.Tensor: return block_loss(block(h[idx], cos, sin), target[idx], None if w is None else w[idx])
     @torch.no_grad()
     def evaluate() -> float:
-        return sum(block_loss(block(h[b:b + bs], cos, sin), target[b:b + bs], None if w is None else w[b:b + bs]).item()
-                   * len(h[b:b + bs]) for b in range(0, N, bs)) / N
+        return sum(loss_of(slice(b, b + bs)).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
     before, epochs = evaluate(), []
     for _ in tqdm(range(cfg.epochs), desc='epochs', leave=False, disable=not progress):
         perm, tot = torch.randperm(N, generator=g), 0.
         for s in range(0, N, bs):
             idx = perm[s:s + bs]
-            loss = block_loss(block(h[idx], cos, sin), target[idx], None if w is None else w[idx])
+            loss = loss_of(idx)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             tot += loss.item() * len(idx)
         epochs.append(tot / N)
@@ -180,9 +181,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
     if not isinstance(dllm, DLLM) or not hasattr(dllm.model, 'blocks'):
         raise TypeError(f"cannot find the transformer blocks of a {type(dllm).__name__}: pass a DLLM (fair_calib.models.load_dllm)")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}: choose one of {METHODS} (RTN/GPTQ/QuaRot: fair_calib.quant.quantize)")
-    if calib is None or not isinstance(calib, torch.Tensor) or calib.ndim != 2 or calib.numel() == 0:
-        raise ValueError(f"the calibration set is empty or malformed (got {getattr(calib, 'shape', type(calib).__name__)}): "
-                         "pass a non-empty (N, L) LongTensor, e.g. calibration_ids(dllm, n=128, seq_len=128)")
+    calib = _check_calib(calib, method)
     if method in WEIGHTED:
         if prior is None: raise ValueError(f"method {method!r} needs Stage I's prior: prior = estimate_prior(dllm, prompts, gen_length=...)")
         if prior.G != settings.gen_length:

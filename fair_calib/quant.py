@@ -49,7 +49,8 @@ METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq')
 CALIBRATED = ('flatquant', 'fair', 'fair-gptq')      # learnable transforms: fair_calib.calibrate
 
 def _check_calib(calib: torch.Tensor | None, method: str) -> torch.Tensor:
-    if calib is None: raise ValueError(f"method {method!r} needs calibration token ids (N, L): e.g. calibration_ids(dllm)")
+    if calib is None: raise ValueError(f"method {method!r} needs calibration token ids (N, L), and none were given (an empty "
+                                       "calibration set): e.g. calibration_ids(dllm)")
     if not isinstance(calib, torch.Tensor) or calib.ndim != 2 or calib.numel() == 0:
         raise ValueError(f"the calibration set is empty or malformed (got {getattr(calib, 'shape', type(calib).__name__)}); "
                          "pass a non-empty (N, L) LongTensor of token ids")
