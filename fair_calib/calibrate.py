@@ -141,26 +141,33 @@ def _fingerprint(method: str, cfg: QuantConfig, settings: CalibConfig, ids: torc
     if w is not None: h.update(w.cpu().numpy().tobytes())
     return h.hexdigest()
 
-def _save_ckpt(path: Path, q: DLLM, done: int, losses: list, key: str):
-    blocks = {j: {k: v.detach().cpu() for k, v in q.blocks[j].state_dict().items()} for j in range(done + 1)}
-    codes = {f'{j}.{r}': tuple(t.cpu() for t in l.codes) for j in range(done + 1) for r, l in block_linears(q, j).items() if l.codes is not None}
-    tmp = path.with_suffix('.tmp')
-    torch.save(dict(done=done, blocks=blocks, codes=codes, losses=losses, key=key), tmp)
-    os.replace(tmp, path)                                                # atomic: a crash never leaves half a checkpoint
+def _block_file(d: Path, j: int) -> Path: return d / f'block{j:04d}.pt'
 
-def _load_ckpt(path: Path, q: DLLM, cfg: QuantConfig, smooth: bool, key: str) -> tuple[int, list]:
-    ck = torch.load(path, weights_only=True)
-    if ck['key'] != key: raise ValueError(f"{path} is the checkpoint of another calibration run (method, settings or data differ): "
-                                          "delete it or pass another ckpt path")
-    for j in range(ck['done'] + 1):
+def _save_block(d: Path, q: DLLM, j: int, losses: dict, key: str):
+    "Write finished block j (parameters, weight codes, losses) once; earlier blocks' files are not rewritten."
+    d.mkdir(parents=True, exist_ok=True)
+    codes = {r: tuple(t.cpu() for t in l.codes) for r, l in block_linears(q, j).items() if l.codes is not None}
+    state = {k: v.detach().cpu() for k, v in q.blocks[j].state_dict().items()}
+    tmp = _block_file(d, j).with_suffix('.tmp')
+    torch.save(dict(key=key, state=state, codes=codes, losses=losses), tmp)
+    os.replace(tmp, _block_file(d, j))                                   # atomic: a crash never leaves half a block
+
+def _load_blocks(d: Path, q: DLLM, cfg: QuantConfig, smooth: bool, key: str) -> list[dict]:
+    "Restore the finished blocks 0, 1, ... found in d; their losses."
+    losses = []
+    while _block_file(d, j := len(losses)).exists():
+        ck = torch.load(_block_file(d, j), weights_only=True)
+        if ck['key'] != key: raise ValueError(f"{d} holds the checkpoint of another calibration run (method, settings or data differ): "
+                                              "delete it or pass another ckpt directory")
         add_block_transforms(q, j, cfg, smooth)
-        q.blocks[j].load_state_dict(ck['blocks'][j])
+        q.blocks[j].load_state_dict(ck['state'])
         for r, l in block_linears(q, j).items():
             if l.transform is not None: l.transform.fold()
-            if f'{j}.{r}' in ck['codes']: l.set_codes(*(t.to(q.device) for t in ck['codes'][f'{j}.{r}']))
+            if r in ck['codes']: l.set_codes(*(t.to(q.device) for t in ck['codes'][r]))
             else: l.frozen = True
         q.blocks[j].requires_grad_(False)
-    return ck['done'], ck['losses']
+        losses.append(ck['losses'])
+    return losses
 
 # %% ../nbs/06_calibrate.ipynb #4625f5e1
 def _check_finite(t: torch.Tensor, what: str):
@@ -174,7 +181,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
               calib: torch.Tensor | None = None,           # (N, L) calibration token ids, e.g. calibration_ids(dllm, seq_len=128)
               prior: PositionPrior | None = None,          # Stage I's prior (fair, fair-gptq)
               settings: CalibConfig = CalibConfig(),
-              ckpt: str | Path | None = None,              # checkpoint file: written after each block, resumed from
+              ckpt: str | Path | None = None,              # checkpoint directory: a file per finished block, resumed from
               on_block: Callable[[int, dict], None] | None = None,  # called after each block with (index, its losses)
               progress: bool = True) -> DLLM:
     "Stage II: a W4A4 model with learned transforms and clipping, block by block (FlatQuant when the weights are uniform)."
@@ -193,12 +200,9 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
     key = _fingerprint(method, cfg, settings, calib, w)
     q = DLLM(copy.deepcopy(dllm.model).requires_grad_(False), dllm.tokenizer, dllm.name)
     h, cos, sin = block_inputs(q, x)
-    start, losses = 0, []
-    if ckpt is not None and Path(ckpt).exists():
-        done, losses = _load_ckpt(Path(ckpt), q, cfg, settings.smooth, key)
-        for j in range(done + 1): h = run_block(dllm.blocks[j], h, cos, sin, settings.forward_batch)   # FP inputs again
-        start = done + 1
-    for i in tqdm(range(start, len(q.blocks)), desc=f'stage II ({method})', disable=not progress):
+    losses = [] if ckpt is None else _load_blocks(Path(ckpt), q, cfg, settings.smooth, key)
+    for j in range(len(losses)): h = run_block(dllm.blocks[j], h, cos, sin, settings.forward_batch)   # FP inputs again
+    for i in tqdm(range(len(losses), len(q.blocks)), desc=f'stage II ({method})', disable=not progress):
         _check_finite(h, f'the input of block {i}')
         fp_lins = block_linears(q, i)
         amax = {r: torch.zeros(fp_lins[r].in_features, device=h.device) for r in ('q', 'o', 'gate', 'down')}
@@ -215,7 +219,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         for l in lins.values(): l.freeze()
         q.blocks[i].requires_grad_(False)                                      # learned clipping is fixed too
         h, losses = target, losses + [ep]
-        if ckpt is not None: _save_ckpt(Path(ckpt), q, i, losses, key)
+        if ckpt is not None: _save_block(Path(ckpt), q, i, ep, key)
         if on_block is not None: on_block(i, ep)
     q.name = f"{dllm.name or dllm.arch}-{method}-{cfg.name}"
     q.quant = dict(method=method, config=asdict(cfg), settings=asdict(settings), seconds=time.perf_counter() - t0,
