@@ -148,9 +148,11 @@ def frontier_flips(fp: DLLM, q: DLLM, traces: Trace | list[Trace], progress: boo
 
 # %% ../nbs/02_stability.ipynb #04934692
 @torch.no_grad()
-def post_commit_mismatch(fp: DLLM, model: DLLM, prompts, batch_size: int = 64, **sampler_kw) -> tuple[float, torch.Tensor]:
+def post_commit_mismatch(fp: DLLM, model: DLLM, prompts, batch_size: int = 64,
+                         rollout: tuple[torch.Tensor, Trace] | None = None,  # `model`'s (canvas, Trace) if already sampled
+                         **sampler_kw) -> tuple[float, torch.Tensor]:
     "Free-running rollouts of `model`: the fraction of written tokens FP would not predict with only that position re-masked."
-    out, tr = generate(model, prompts, trace=True, **sampler_kw)
+    out, tr = rollout or generate(model, prompts, trace=True, **sampler_kw)
     (B, G), P = tr.tokens.shape, tr.prompt_len
     b, i = torch.meshgrid(torch.arange(B), torch.arange(G), indexing='ij')
     pred = _ask(fp, out.cpu(), tr.canvas_mask(), b.reshape(-1), i.reshape(-1) + P, batch_size).view(B, G)
