@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from fair_calib.calibrate import CalibConfig, calibrate
+from fair_calib.evaluate import SAMPLER, heldout_prompts
 from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior
 from fair_calib.quant import QuantConfig, calibration_ids, quantize
@@ -18,7 +19,6 @@ from fair_calib.sampling import generate
 from fair_calib.stability import frontier_flips
 from fair_calib.train import elbo_nats, read_domain, token_stream
 
-SAMPLER = {'llada': dict(block_length=32, remasking='low_confidence'), 'dream': dict(remasking='entropy')}
 
 
 class PeakRSS:
@@ -56,9 +56,7 @@ def main():
     # evaluation: held-out ELBO and frontier flips along FP rollouts of held-out prompts
     streams = {d: token_stream(fp.tokenizer, read_domain(d)['heldout']) for d in ('gsm8k', 'shakespeare')}
     ppl = lambda m: {d: math.exp(elbo_nats(m, s, seq_len=256, n_seq=32, n_mc=4)[0]) for d, s in streams.items()}
-    texts = [d.split('\nAnswer:')[0] + '\nAnswer:' for d in read_domain('gsm8k')['heldout'][:8]] + \
-            [d.split('\n')[0] + '\n' for d in read_domain('shakespeare')['heldout'][:8]]
-    prompts = [fp.tokenizer(t, add_special_tokens=False)['input_ids'][-48:] for t in texts]
+    prompts = heldout_prompts(fp.tokenizer, n=8, max_len=48)
     _, traces = generate(fp, prompts, trace=True, **sk)
 
     def row(method, q, seconds, mib, **extra):
