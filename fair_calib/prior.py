@@ -22,11 +22,12 @@ from .models import DLLM
 from .sampling import Trace, generate
 
 # %% auto #0
-__all__ = ['MAPS', 'RELIABILITY', 'trace_maps', 'PositionPrior', 'load_prior', 'estimate_prior', 'plot_prior']
+__all__ = ['MAPS', 'RELIABILITY', 'SIGNALS', 'trace_maps', 'PositionPrior', 'load_prior', 'estimate_prior', 'plot_prior']
 
 # %% ../nbs/05_prior.ipynb #7d682d01
 MAPS = ('hits', 'masked', 'rho_gini', 'rho_entropy', 'hit_gini', 'hit_entropy')   # (S, G) sums over rollouts
 RELIABILITY = ('gini', 'entropy')     # 1 - sum p^2 (the trace of the Fisher) | entropy (nats)
+SIGNALS = ('both', 'hits', 'reliability')   # what the raw weight is made of (the last two are ablations)
 
 def trace_maps(tr: Trace) -> dict[str, torch.Tensor]:
     "Per-(step, offset) sums over the rollouts of a trace: frontier hits, masked counts, reliability and hit x reliability."
@@ -52,8 +53,10 @@ class PositionPrior:
     reliability: str = 'gini'                # 'gini' (1 - sum p^2) or 'entropy'
     smooth: int = 5                          # moving-average width over positions (odd; 1: none)
     lam: float = 0.5                         # w = (1 - lam) + lam * w~ ; 0: uniform weights (FlatQuant)
+    signal: str = 'both'                     # 'both': hit x reliability; ablations: 'hits' (hazard only), 'reliability' (only)
 
     def __post_init__(self):
+        if self.signal not in SIGNALS: raise ValueError(f"signal={self.signal!r}: choose one of {SIGNALS}")
         if self.reliability not in RELIABILITY: raise ValueError(f"reliability={self.reliability!r}: choose one of {RELIABILITY}")
         if self.smooth < 1 or self.smooth % 2 == 0: raise ValueError(f"smooth={self.smooth} must be an odd width >= 1")
         if not 0 <= self.lam <= 1: raise ValueError(f"lam={self.lam} must be in [0, 1]")
@@ -75,8 +78,9 @@ class PositionPrior:
         return self.maps[f'rho_{self.reliability}'] / self.maps['masked']
     @property
     def raw(self) -> torch.Tensor:               # (G,)
-        "E[1(i in C_s) rho_s(i) | i masked at s], over steps and rollouts."
-        return self.maps[f'hit_{self.reliability}'].sum(0) / self.maps['masked'].sum(0).clamp_min(1)
+        "E[1(i in C_s) rho_s(i) | i masked at s] over steps and rollouts ('hits': E[1(i in C_s) | masked]; 'reliability': E[rho | masked])."
+        num = dict(both=f'hit_{self.reliability}', hits='hits', reliability=f'rho_{self.reliability}')[self.signal]
+        return self.maps[num].sum(0) / self.maps['masked'].sum(0).clamp_min(1)
     @property
     def w_tilde(self) -> torch.Tensor:           # (G,)
         "The smoothed raw weight, mean-normalised over the generation region."
@@ -113,7 +117,7 @@ def token_weights(prior: PositionPrior,
 def save(prior: PositionPrior, path: str | Path) -> Path:
     "Write the prior (maps + settings) to one safetensors file."
     path = Path(path)
-    meta = dict(n=prior.n, sampler=prior.sampler, reliability=prior.reliability, smooth=prior.smooth, lam=prior.lam)
+    meta = dict(n=prior.n, sampler=prior.sampler, reliability=prior.reliability, smooth=prior.smooth, lam=prior.lam, signal=prior.signal)
     save_file({k: v.contiguous() for k, v in prior.maps.items()}, path, metadata={'fair_calib_prior': json.dumps(meta)})
     return path
 
