@@ -26,7 +26,8 @@ from .train import data_dir, read_domain, token_stream
 # %% auto #0
 __all__ = ['SAMPLER', 'GREEDY_RULE', 'TASKS_DIR', 'OFFLINE_TASKS', 'mc_masks', 'bound_samples', 'as_stream', 'eval_windows',
            'Elbo', 'Comparison', 'compare_ppl', 'elbo_ppl', 'decision_metrics', 'heldout_prompts', 'sampler_for',
-           'load_model', 'FairCalibLM', 'winogrande_gold', 'offline_tasks', 'versions', 'evaluate', 'lm_eval_main']
+           'load_model', 'FairCalibLM', 'winogrande_gold', 'offline_tasks', 'versions', 'quant_settings', 'evaluate',
+           'lm_eval_main']
 
 # %% ../nbs/07_evaluate.ipynb #1069ac7e
 def mc_masks(N: int,                    # sequences
@@ -338,7 +339,8 @@ def versions() -> dict:
     v = {p: _version(p) for p in ('fair-calib', 'torch', 'transformers', 'lm_eval', 'datasets')}
     return v | dict(python=platform.python_version(), threads=torch.get_num_threads())
 
-def _quant_settings(dllm) -> dict | None:
+def quant_settings(dllm) -> dict | None:
+    "A quantized model's method and config (no per-block losses, prior or layout); None for a full-precision model."
     q = getattr(dllm, 'quant', None)
     return None if q is None else {k: v for k, v in q.items() if k not in ('losses', 'prior', 'linears')}
 
@@ -362,7 +364,7 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
     secs = time.perf_counter() - t0
     n = {t: r['n-samples'][t]['effective'] for t in tasks}
     metrics = {t: {k.split(',')[0]: v for k, v in r['results'][t].items() if k not in ('alias', 'sample_len') and isinstance(v, (int, float))} for t in tasks}
-    rec = dict(model=getattr(dllm, 'name', ''), arch=dllm.arch, quant=_quant_settings(dllm), tasks=metrics, n=n, limit=limit,
+    rec = dict(model=getattr(dllm, 'name', ''), arch=dllm.arch, quant=quant_settings(dllm), tasks=metrics, n=n, limit=limit,
                num_fewshot=num_fewshot, settings=dict(mc_num=lm.mc_num, batch_size=lm.bs, cfg_scale=lm.cfg_scale, seed=lm.seed, greedy_max=lm.greedy_max, **lm.sampler),
                offline=offline, seconds=secs, seconds_per_example=secs / max(1, sum(n.values())), versions=versions())
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(rec, indent=2) + '\n')
