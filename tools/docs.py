@@ -68,7 +68,15 @@ def render_md(src: str, doc_url: str = '') -> str:
     if doc_url: src = src.replace(doc_url.rstrip('/') + '/', '')      # nbdev's absolute doc links -> relative
     src = re.sub(r'\((?:\./)?(?:nbs/)?\d+[a-zA-Z0-9]*_([\w-]+)\.ipynb(#[^)]*)?\)', lambda m: f'({m[1]}.html{m[2] or ""})', src)
     src = re.sub(r'\.html\.md\b', '.html', src)
+    src = re.sub(r'!\[([^\]]*)\]\((?!https?:)([^)\s]+\.(?:png|jpg|svg))\)', _local_image, src)
     return _MD.render(src)
+
+
+LOCAL_IMAGES: set[str] = set()    # repository paths of images that markdown cells show (README-relative), copied by build()
+def _local_image(m) -> str:
+    "A markdown image with a repository-relative path: shown from figures/ in the site."
+    LOCAL_IMAGES.add(m[2])
+    return f'![{m[1]}](figures/{m[2].replace("/", "-")})'
 
 
 # ---------------------------------------------------------------- cells
@@ -229,6 +237,10 @@ def build(out: Path | None = None, n_workers: int = 2) -> list[Path]:
         body = '\n'.join(render_cell(c, Path(name).stem, out / 'figures', n, cfg.doc_url) for c in cells)
         (out / name).write_text(page_html(fm.get('title', p.stem), fm.get('description', ''), body, nav, name, cfg.title))
         written.append(out / name)
+    for img in sorted(LOCAL_IMAGES):
+        src = Path(cfg.config_path) / img
+        if not src.exists(): sys.exit(f'a notebook shows {img}, which does not exist in the repository')
+        shutil.copy(src, out / 'figures' / img.replace('/', '-'))
     print(f'{len(written)} pages written to {out}')
     return written
 
