@@ -43,14 +43,16 @@ def main():
     ap.add_argument('--stage1', type=int, default=64, help='Stage I prompts')
     ap.add_argument('--windows', type=int, default=64, help='ELBO windows per text')
     ap.add_argument('--tasks', nargs='*', default=['piqa', 'arc_easy', 'lambada_openai'])
-    ap.add_argument('--limit', type=int, default=200)
-    ap.add_argument('--mc-num', type=int, default=16)
+    ap.add_argument('--limit', type=int, default=100, help='lm-eval examples per task')
+    ap.add_argument('--mc-num', type=int, default=8, help='lm-eval Monte-Carlo samples per loglikelihood')
+    ap.add_argument('--lag-rollouts', type=int, default=4, help='own rollouts per W4A4 model for the stability lag (even)')
     ap.add_argument('--bits', nargs='+', default=list(BITS))
     ap.add_argument('--methods', nargs='+', default=list(METHODS))
     ap.add_argument('--ablations', nargs='*', default=list(ABLATIONS))
     ap.add_argument('--out', type=Path, default=None, help='default: results/results-<model>.jsonl')
     a = ap.parse_args()
     out = a.out or Path('results') / f'results-{a.model}.jsonl'
+    out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(l)['key'] for l in out.read_text().splitlines()} if out.exists() else set()
     torch.manual_seed(0)
     fp = load_dllm(a.model)
@@ -80,7 +82,8 @@ def main():
             row['ppl'][d] = e.to_dict() | dict(per_window=[round(v, 6) for v in e.per_window.tolist()])
         if q is not fp: row['decisions'] = decision_metrics(fp, q, prompts, **sk)
         if extras:
-            _, tr = generate(q, prompts[:4] + prompts[-4:], trace=True, **sk)           # 8 rollouts
+            h = a.lag_rollouts // 2                                                    # as many GSM8K as Shakespeare prompts
+            _, tr = generate(q, prompts[:h] + prompts[-h:], trace=True, **sk)
             row['lag_counts'] = torch.bincount(stability_lag(q, tr, batch_size=128).reshape(-1).long()).tolist()
             if a.tasks:
                 ev = evaluate(q, a.tasks, limit=a.limit, mc_num=a.mc_num, batch_size=64, progress=False)
