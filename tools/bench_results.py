@@ -83,7 +83,7 @@ def main():
         if q is not fp: row['decisions'] = decision_metrics(fp, q, prompts, **sk)
         if extras:
             h = a.lag_rollouts // 2                                                    # as many GSM8K as Shakespeare prompts
-            _, tr = generate(q, prompts[:h] + prompts[-h:], trace=True, **sk)
+            _, tr = generate(q, prompts[:h] + prompts[len(prompts) - h:], trace=True, **sk)   # [-h:] would be all of them at h = 0
             row['lag_counts'] = torch.bincount(stability_lag(q, tr, batch_size=128).reshape(-1).long()).tolist()
             if a.tasks:
                 ev = evaluate(q, a.tasks, limit=a.limit, mc_num=a.mc_num, batch_size=64, progress=False)
