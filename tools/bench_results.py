@@ -29,6 +29,10 @@ ABLATIONS = {                                            # name -> changes to th
     'lam=0.25': dict(lam=0.25), 'lam=0.75': dict(lam=0.75), 'lam=1.0': dict(lam=1.0),
     'calib=32': dict(n_calib=32), 'calib=64': dict(n_calib=64),
     'stage1=16': dict(stage1=16), 'stage1=256': dict(stage1=256),
+    # the calibration seed (masking of the states, batch order): how far two runs of the same method differ;
+    # lam=0 is FlatQuant run through the weighted code path (equal to the w4a4/flatquant row)
+    'seed=1': dict(seed=1), 'seed=2': dict(seed=2),
+    'lam=0': dict(lam=0.), 'lam=0,seed=1': dict(lam=0., seed=1), 'lam=0,seed=2': dict(lam=0., seed=2),
 }
 
 
@@ -93,15 +97,16 @@ def main():
         print(key, {d: round(v['ppl'], 3) for d, v in row['ppl'].items()},
               row.get('decisions', {}).get('frontier_any'), f"{row.get('seconds', 0):.0f} s", flush=True)
 
-    def run(key: str, method: str, bits: str, extras: bool, prior=None, calib_=calib, stage1: dict | None = None, **info):
+    def run(key: str, method: str, bits: str, extras: bool, prior=None, calib_=calib, stage1: dict | None = None,
+            settings_: CalibConfig = settings, **info):
         if key in done: return
         t0 = time.perf_counter()
         with PeakRSS() as mem:
-            q = quantize_model(fp, method, bits, calib=calib_, prior=prior, settings=settings, progress=False,
+            q = quantize_model(fp, method, bits, calib=calib_, prior=prior, settings=settings_, progress=False,
                                **({'a_clip': 0.9} if method in QUANT_METHODS else {}))
         secs = time.perf_counter() - t0
         emit(key, q, dict(method=method, bits=bits, seconds=secs, peak_mib=mem.mib, stage1=stage1,
-                          n_calib=len(calib_), epochs=a.epochs, **info), extras)
+                          n_calib=len(calib_), epochs=a.epochs, seed=settings_.seed, **info), extras)
 
     if 'fp' not in done: emit('fp', fp, dict(method='fp', bits='fp32', seconds=0.), True)
     prior, s1 = prior_of(a.stage1)
@@ -115,7 +120,8 @@ def main():
             pr, st = prior_of(ch['stage1']) if 'stage1' in ch else (prior, s1)
             pr = replace(pr, **{k: v for k, v in ch.items() if k in ('signal', 'lam')})
             cal = calib[:ch['n_calib']] if 'n_calib' in ch else calib
-            run(f'ablation/{name}', 'fair', 'w4a4', False, pr, cal, st, ablation=name, lam=pr.lam, signal=pr.signal, stage1_prompts=pr.n)
+            run(f'ablation/{name}', 'fair', 'w4a4', False, pr, cal, st, replace(settings, seed=ch.get('seed', settings.seed)),
+                ablation=name, lam=pr.lam, signal=pr.signal, stage1_prompts=pr.n)
     print('done', out)
 
 
