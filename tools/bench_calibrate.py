@@ -5,7 +5,7 @@ nbs/06_calibrate.ipynb shows.
     python tools/bench_calibrate.py --model small-llada [--epochs 5]
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, threading, time
+import argparse, ctypes, json, math, os, platform, threading, time
 from pathlib import Path
 
 import torch
@@ -22,18 +22,47 @@ from fair_calib.train import elbo_nats, read_domain, token_stream
 
 
 class PeakRSS:
-    "Peak resident memory (MiB) above the level at entry, sampled every 10 ms."
+    """Peak resident memory (MiB) above the level at entry.
+
+    At entry freed heap memory is returned to the OS (glibc `malloc_trim`) and the kernel's high-water mark is reset
+    (`/proc/self/clear_refs`), so that memory a process freed earlier and would reuse does not hide the block's peak;
+    the peak is the kernel's VmHWM at exit (sampling every 10 ms where it cannot be reset). Exact in a fresh process
+    (tools/bench_memory.py); in a long-running one, heap fragments that cannot be returned still make it a lower bound."""
     def __enter__(self):
+        _trim()
+        self.hwm = _reset_hwm()
         self.base = self.peak = self._rss(); self.stop = False
         self.t = threading.Thread(target=self._run, daemon=True); self.t.start(); return self
     def _run(self):
         while not self.stop: self.peak = max(self.peak, self._rss()); time.sleep(0.01)
-    def __exit__(self, *a): self.stop = True; self.t.join()
+    def __exit__(self, *a):
+        self.stop = True; self.t.join()
+        if self.hwm: self.peak = max(self.peak, _status('VmHWM'))
     @property
     def mib(self) -> float: return (self.peak - self.base) / 2 ** 20
     @staticmethod
-    def _rss() -> int:
-        with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    def _rss() -> int: return _status('VmRSS')
+
+
+def _status(field: str) -> int:
+    "A memory field of /proc/self/status in bytes."
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'): return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _trim():
+    "Return the heap's free memory to the OS (glibc only; a no-op elsewhere)."
+    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass
+
+
+def _reset_hwm() -> bool:
+    "Reset the kernel's peak-RSS counter of this process (Linux >= 4.0); False where not allowed."
+    try:
+        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+        return True
+    except OSError: return False
 
 
 def main():
