@@ -33,6 +33,10 @@ ABLATIONS = {                                            # name -> changes to th
     # lam=0 is FlatQuant run through the weighted code path (equal to the w4a4/flatquant row)
     'seed=1': dict(seed=1), 'seed=2': dict(seed=2),
     'lam=0': dict(lam=0.), 'lam=0,seed=1': dict(lam=0., seed=1), 'lam=0,seed=2': dict(lam=0., seed=2),
+    # the same for the GPTQ variants: FAIR-GPTQ against FlatQuant-GPTQ (uniform weights in the loss and the Hessian)
+    'fair-gptq,seed=1': dict(method='fair-gptq', seed=1), 'fair-gptq,seed=2': dict(method='fair-gptq', seed=2),
+    'flatquant-gptq': dict(method='flatquant-gptq'), 'flatquant-gptq,seed=1': dict(method='flatquant-gptq', seed=1),
+    'flatquant-gptq,seed=2': dict(method='flatquant-gptq', seed=2),
 }
 
 
@@ -117,11 +121,14 @@ def main():
     if a.part in ('ablations', 'all'):
         for name in a.ablations:
             ch = ABLATIONS[name]
+            method = ch.get('method', 'fair')
             pr, st = prior_of(ch['stage1']) if 'stage1' in ch else (prior, s1)
             pr = replace(pr, **{k: v for k, v in ch.items() if k in ('signal', 'lam')})
             cal = calib[:ch['n_calib']] if 'n_calib' in ch else calib
-            run(f'ablation/{name}', 'fair', 'w4a4', False, pr, cal, st, replace(settings, seed=ch.get('seed', settings.seed)),
-                ablation=name, lam=pr.lam, signal=pr.signal, stage1_prompts=pr.n)
+            weighted = method.startswith('fair')
+            run(f'ablation/{name}', method, 'w4a4', False, pr if weighted else None, cal, st if weighted else None,
+                replace(settings, seed=ch.get('seed', settings.seed)), ablation=name,
+                **(dict(lam=pr.lam, signal=pr.signal, stage1_prompts=pr.n) if weighted else {}))
     print('done', out)
 
 
