@@ -5,7 +5,7 @@ nbs/06_calibrate.ipynb shows.
     python tools/bench_calibrate.py --model small-llada [--epochs 5]
 """
 from __future__ import annotations
-import argparse, ctypes, json, math, os, platform, threading, time
+import argparse, ctypes, json, math, platform, threading, time
 from pathlib import Path
 
 import torch

@@ -11,14 +11,13 @@ from pathlib import Path
 import torch
 
 from bench_calibrate import PeakRSS, _status               # tools/ is on sys.path when this script runs
+from bench_results import METHODS                          # the methods of the results grid
 from fair_calib.calibrate import CalibConfig
 from fair_calib.cli import quantize_model, stage_one
 from fair_calib.evaluate import sampler_for, versions
 from fair_calib.models import load_dllm
 from fair_calib.prior import load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS, calibration_ids
-
-METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'fair-gptq')
 
 
 def one(a) -> dict:
