@@ -26,18 +26,21 @@ class PeakRSS:
 
     At entry freed heap memory is returned to the OS (glibc `malloc_trim`) and the kernel's high-water mark is reset
     (`/proc/self/clear_refs`), so that memory a process freed earlier and would reuse does not hide the block's peak;
-    the peak is the kernel's VmHWM at exit (sampling every 10 ms where it cannot be reset). Exact in a fresh process
+    the peak is the kernel's VmHWM at exit (sampled every 10 ms instead where it cannot be reset). Exact in a fresh process
     (tools/bench_memory.py); in a long-running one, heap fragments that cannot be returned still make it a lower bound."""
     def __enter__(self):
         _trim()
         self.hwm = _reset_hwm()
         self.base = self.peak = self._rss(); self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True); self.t.start(); return self
+        self.t = None if self.hwm else threading.Thread(target=self._run, daemon=True)   # sample only without VmHWM
+        if self.t: self.t.start()
+        return self
     def _run(self):
         while not self.stop: self.peak = max(self.peak, self._rss()); time.sleep(0.01)
     def __exit__(self, *a):
-        self.stop = True; self.t.join()
-        if self.hwm: self.peak = max(self.peak, _status('VmHWM'))
+        self.stop = True
+        if self.t: self.t.join()
+        else: self.peak = max(self.peak, _status('VmHWM'))
     @property
     def mib(self) -> float: return (self.peak - self.base) / 2 ** 20
     @staticmethod
