@@ -18,10 +18,10 @@ from tqdm.auto import tqdm
 from .models import DLLM, init_dllm, load_dllm, make_config, save_dllm
 
 # %% auto #0
-__all__ = ['DOMAINS', 'SPECIALS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer',
-           'token_stream', 'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss', 'TrainConfig',
-           'token_overrides', 'prepare_data', 'heldout_loss', 'train', 'ship', 'main', 'distinct_fraction',
-           'repeated_ngram_fraction', 'elbo_nats']
+__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_TASKS', 'PRESETS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain',
+           'hf_texts', 'train_tokenizer', 'token_stream', 'step_generator', 'sample_batch', 'mask_batch',
+           'diffusion_loss', 'task_rows', 'task_loss', 'TrainConfig', 'token_overrides', 'prepare_data', 'heldout_loss',
+           'track_accuracy', 'train', 'ship', 'main', 'distinct_fraction', 'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
 def data_dir() -> Path:
@@ -128,6 +128,36 @@ def diffusion_loss(dllm: DLLM, x: torch.Tensor, g: torch.Generator, eps: float =
     ce = F.cross_entropy(logits[m].float(), x[m], reduction='none')        # (n_masked,)
     return (ce / p.expand_as(m)[m]).sum() / x.numel()
 
+# %% ../nbs/09_train_small.ipynb #b2993cbc
+def task_rows(tok,                        # the run's tokenizer
+              problems,                   # fair_calib.testbed Problems
+              gen: int                    # answer-region tokens after the longest prompt
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    "(B, L) ids of prompt, completion and eos padding, and the (B, L) bool answer region (everything after the prompt)."
+    eos = tok.eos_token_id
+    P = [tok(p.prompt, add_special_tokens=False)['input_ids'] for p in problems]
+    C = [tok(p.target, add_special_tokens=False)['input_ids'] for p in problems]
+    for p, c in zip(problems, C):
+        if len(c) >= gen:
+            raise ValueError(f"a {p.family} completion has {len(c)} tokens, task_gen={gen} leaves no end-of-text: "
+                             "raise task_gen or lower the family's difficulty")
+    L = max(map(len, P)) + gen
+    x = torch.full((len(P), L), eos, dtype=torch.long)                    # (B, L)
+    region = torch.zeros(len(P), L, dtype=torch.bool)                    # (B, L)
+    for b, (p, c) in enumerate(zip(P, C)):
+        x[b, :len(p) + len(c)] = torch.tensor(p + c)
+        region[b, len(p):] = True
+    return x, region
+
+def task_loss(dllm: DLLM, x: torch.Tensor, region: torch.Tensor, g: torch.Generator, eps: float = 1e-3) -> torch.Tensor:
+    "Masked CE on the answer region only: per-row t ~ U(0,1), mask with p = (1-eps) t + eps, mean over masked tokens."
+    B, L = x.shape
+    p = (1 - eps) * torch.rand(B, 1, generator=g) + eps                   # (B, 1)
+    m = (torch.rand(B, L, generator=g) < p) & region                      # (B, L)
+    logits = dllm.logits(torch.where(m, torch.full_like(x, dllm.mask_id), x))
+    if not m.any(): return logits.sum() * 0.
+    return F.cross_entropy(logits[m].float(), x[m])
+
 # %% ../nbs/09_train_small.ipynb #9b5f779d
 @dataclass(frozen=True)
 class TrainConfig:
@@ -153,6 +183,12 @@ class TrainConfig:
     eval_every: int = 200
     ckpt_every: int = 50
     eval_batches: int = 4
+    init: str | None = None                   # start from this checkpoint (built-in name or directory): its weights and tokenizer
+    tasks: tuple = ()                         # (family, weight) of testbed problems trained beside the text, answers masked
+    task_batch: int = 64                      # task rows per step
+    task_gen: int = 32                        # a task row's answer region: completion, then eos padding
+    track: int = 32                           # problems per family whose greedy accuracy is logged at each eval (0: none)
+    name: str = ''                            # the built-in name the run ships as (default 'small-<arch>')
 
     def __post_init__(self):
         errs = []
@@ -164,6 +200,12 @@ class TrainConfig:
         if not 0 <= self.warmup < self.steps: errs.append(f"warmup={self.warmup} (must be in [0, steps={self.steps}))")
         if not self.mix or any(d not in DOMAINS or not w > 0 for d, w in self.mix):
             errs.append(f"mix={self.mix} (pairs (domain, weight > 0) with domains from {DOMAINS})")
+        if self.tasks:
+            from fair_calib.testbed import FAMILIES
+            if any(f not in FAMILIES or not w > 0 for f, w in self.tasks):
+                errs.append(f"tasks={self.tasks} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
+            for k in ('task_batch', 'task_gen'):
+                if int(getattr(self, k)) <= 0: errs.append(f"{k}={getattr(self, k)} (must be > 0 when tasks are trained)")
         if errs: raise ValueError('invalid TrainConfig: ' + '; '.join(errs))
 
     def lr_at(self, step: int) -> float:
@@ -182,7 +224,8 @@ def token_overrides(arch: str, tok) -> dict:
 def _cfg_json(cfg: TrainConfig) -> dict: return json.loads(json.dumps(asdict(cfg)))
 
 def _load_cfg(d: dict) -> TrainConfig:
-    return TrainConfig(**{**d, 'mix': tuple(tuple(x) for x in d['mix']), 'betas': tuple(d['betas'])})
+    return TrainConfig(**{**d, 'mix': tuple(tuple(x) for x in d['mix']), 'betas': tuple(d['betas']),
+                          'tasks': tuple(tuple(x) for x in d.get('tasks', ()))})
 
 def prepare_data(cfg: TrainConfig, out: Path, root: Path | None = None, docs: dict | None = None):
     "The run's tokenizer (trained once, then reloaded from `out`) and its train / held-out token streams per domain."
@@ -207,6 +250,25 @@ def heldout_loss(dllm: DLLM, cfg: TrainConfig, streams: list[torch.Tensor]) -> l
     return res
 
 # %% ../nbs/09_train_small.ipynb #6faaa859
+def _start_model(cfg: TrainConfig, out: Path) -> DLLM | None:
+    "The checkpoint a run continues from (its tokenizer saved into the run directory), or None for a fresh init."
+    if not cfg.init: return None
+    base = load_dllm(cfg.init, dtype=torch.float32)
+    if base.arch != cfg.arch: raise ValueError(f"init={cfg.init!r} is a {base.arch} checkpoint but arch={cfg.arch!r}")
+    if base.tokenizer is None: raise ValueError(f"init={cfg.init!r} ships no tokenizer; a run continues with its checkpoint's tokenizer")
+    if not (out / 'tokenizer.json').exists(): base.tokenizer.save_pretrained(out)
+    return base
+
+@torch.no_grad()
+def track_accuracy(dllm: DLLM, cfg: TrainConfig) -> dict[str, float]:
+    "Greedy accuracy per task family on `cfg.track` evaluation-split problems (seed 10000, never the final evaluation's)."
+    from fair_calib.testbed import make_problems, task_accuracy
+    probs = [p for f, _ in cfg.tasks for p in make_problems(f, cfg.track, seed=10_000)]
+    dllm.model.eval()
+    res = task_accuracy(dllm, probs, gen_length=cfg.task_gen)
+    dllm.model.train()
+    return {f: v['accuracy'] for f, v in res.per_family().items()}
+
 def train(cfg: TrainConfig,                  # the run's settings
           out: str | Path,                   # run directory (created; resumed if it holds a checkpoint)
           root: Path | None = None,          # shared data directory (default: `data_dir()`)
@@ -219,9 +281,11 @@ def train(cfg: TrainConfig,                  # the run's settings
     if cf.exists() and _load_cfg(json.loads(cf.read_text())) != cfg:
         raise ValueError(f"{out} holds a run with other settings ({cf}); use a new directory or the same TrainConfig")
     cf.write_text(json.dumps(_cfg_json(cfg), indent=2) + '\n')
+    base = _start_model(cfg, out)
     tok, streams = prepare_data(cfg, out, root, docs)
-    dllm = init_dllm(cfg.arch, cfg.size, seed=cfg.seed, **token_overrides(cfg.arch, tok))
-    dllm.tokenizer, dllm.name = tok, f'small-{cfg.arch}'
+    dllm = base or init_dllm(cfg.arch, cfg.size, seed=cfg.seed, **token_overrides(cfg.arch, tok))
+    dllm.tokenizer, dllm.name = tok, cfg.name or f'small-{cfg.arch}'
+    if cfg.tasks: from fair_calib.testbed import training_problems
     model = dllm.model.train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -239,34 +303,43 @@ def train(cfg: TrainConfig,                  # the run's settings
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), state=state), out / 'checkpoint.tmp')
         os.replace(out / 'checkpoint.tmp', ck)
     end = cfg.steps if stop_after is None else min(cfg.steps, state['step'] + stop_after)
-    bar = tqdm(total=cfg.steps, initial=state['step'], disable=not progress, desc=f'train {cfg.arch}')
+    bar = tqdm(total=cfg.steps, initial=state['step'], disable=not progress, desc=f'train {dllm.name}')
     while state['step'] < end:
         s, t0 = state['step'], time.perf_counter()
         g = step_generator(cfg.seed, s)
         for grp in opt.param_groups: grp['lr'] = cfg.lr_at(s)
         x = sample_batch(streams['train'], [w for _, w in cfg.mix], cfg.batch_size, cfg.seq_len, g)
+        parts, n_tok = {}, x.numel()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = diffusion_loss(fwd, x, g, cfg.mask_eps)
+            loss = parts['text_loss'] = diffusion_loss(fwd, x, g, cfg.mask_eps)
+            if cfg.tasks:
+                xs, region = task_rows(tok, training_problems(cfg.task_batch, cfg.seed * 1_000_003 + s, cfg.tasks), cfg.task_gen)
+                parts['task_loss'] = task_loss(fwd, xs, region, g, cfg.mask_eps)
+                loss, n_tok = loss + parts['task_loss'], n_tok + xs.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
-        state = dict(step=s + 1, tokens=state['tokens'] + x.numel(), seconds=state['seconds'] + time.perf_counter() - t0)
+        state = dict(step=s + 1, tokens=state['tokens'] + n_tok, seconds=state['seconds'] + time.perf_counter() - t0)
         rec = dict(step=s + 1, loss=loss.item(), grad_norm=gn.item(), lr=cfg.lr_at(s), tokens=state['tokens'], seconds=round(state['seconds'], 1))
+        if cfg.tasks: rec |= {k: v.item() for k, v in parts.items()}
         if (s + 1) % cfg.eval_every == 0 or s + 1 == cfg.steps:
             rec['heldout'] = dict(zip(names, heldout_loss(dllm, cfg, streams['heldout'])))
+            if cfg.tasks and cfg.track: rec['accuracy'] = track_accuracy(dllm, cfg)
         if (s + 1) % cfg.log_every == 0 or 'heldout' in rec: log.write(json.dumps(rec) + '\n'); log.flush()
         if (s + 1) % cfg.ckpt_every == 0 or s + 1 == end: save()
         bar.update(1); bar.set_postfix(loss=f'{loss.item():.3f}')
     bar.close(); log.close()
     if state['step'] >= cfg.steps and not (out / 'final' / 'training.json').exists():
         save_dllm(dllm, out / 'final')
+        how = f"--preset {cfg.name}" if cfg.name else f"--arch {cfg.arch}"
         (out / 'final' / 'training.json').write_text(json.dumps(dict(
             train_config=_cfg_json(cfg), data={d: dict(weight=w, train_tokens=len(st)) for (d, w), st in zip(cfg.mix, streams['train'])},
             tokens_seen=state['tokens'], wall_seconds=round(state['seconds']), torch=torch.__version__,
-            command=f"python -m fair_calib.train --arch {cfg.arch} --out {out} --ship"), indent=2) + '\n')
+            command=f"python -m fair_calib.train {how} --out {out} --ship"), indent=2) + '\n')
     dllm.model.eval()
     return dllm
+
 
 # %% ../nbs/09_train_small.ipynb #430e5645
 def ship(run: str | Path,               # a finished run directory (holds final/)
@@ -283,21 +356,33 @@ def ship(run: str | Path,               # a finished run directory (holds final/
     return dst
 
 # %% ../nbs/09_train_small.ipynb #c0e95cab
+TESTBED_TASKS = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))
+
+PRESETS: dict[str, TrainConfig] = {     # name -> the run that produces the built-in model of that name
+    'small-llada': TrainConfig(arch='llada'),
+    'small-dream': TrainConfig(arch='dream'),
+    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_TASKS, batch_size=2, task_batch=32, steps=8000, lr=1e-3,
+                                   warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
+}
+
 def main(argv: list[str] | None = None):
-    "Command line: train or resume a small model in the background, e.g. `python -m fair_calib.train --arch llada --out runs/small-llada`."
+    "Command line: train or resume a built-in model in the background, e.g. `python -m fair_calib.train --preset testbed-llada --out runs/testbed-llada`."
     import argparse
     ap = argparse.ArgumentParser(prog='python -m fair_calib.train', description=main.__doc__)
-    ap.add_argument('--arch', choices=['llada', 'dream'], required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--preset', choices=sorted(PRESETS), help='the run of a built-in model (see PRESETS)')
+    src.add_argument('--arch', choices=['llada', 'dream'], help='same as --preset small-<arch>')
     ap.add_argument('--out', type=Path, required=True, help='run directory (resumed when it holds a checkpoint)')
-    ap.add_argument('--steps', type=int, default=TrainConfig.steps)
+    ap.add_argument('--steps', type=int, default=None, help="override the preset's number of steps")
     ap.add_argument('--stop-after', type=int, default=None, help='stop (checkpointed) after this many steps')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
-    ap.add_argument('--ship', action='store_true', help='when finished, copy the model into the package as small-<arch>')
+    ap.add_argument('--ship', action='store_true', help='when finished, copy the model into the package under its name')
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    cfg = TrainConfig(arch=a.arch, steps=a.steps)
+    name = a.preset or f'small-{a.arch}'
+    cfg = PRESETS[name] if a.steps is None else replace(PRESETS[name], steps=a.steps)
     train(cfg, a.out, stop_after=a.stop_after)
-    if a.ship and (a.out / 'final' / 'training.json').exists(): print(f'shipped to {ship(a.out, f"small-{a.arch}")}')
+    if a.ship and (a.out / 'final' / 'training.json').exists(): print(f'shipped to {ship(a.out, name)}')
 
 if __name__ == '__main__' and '__file__' in globals(): main()
 
