@@ -16,6 +16,7 @@ from .calibrate import METHODS as CALIB_METHODS, CalibConfig, calibrate
 from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS
 from .models import DLLM, load_dllm
 from .sampling import generate
+from .testbed import TESTBED_TASKS
 from .prior import PositionPrior, estimate_prior, load_prior
 from .quant import METHODS as QUANT_METHODS, QuantConfig, calibration_ids, quantize, save_quantized
 from .train import DOMAINS, read_domain
@@ -229,7 +230,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument('--n-mc', type=_positive, default=4, help='masks per window')
     ev.add_argument('--prompts', type=int, default=None, help='held-out prompts per domain for the decision metrics (default: 8 with --fp, else 0)')
     ev.add_argument('--gen-length', type=_positive, default=64)
-    ev.add_argument('--tasks', nargs='*', default=[], choices=OFFLINE_TASKS, metavar='TASK', help=f'offline lm-eval tasks: {", ".join(OFFLINE_TASKS)}')
+    ev.add_argument('--tasks', nargs='*', default=[], choices=OFFLINE_TASKS + TESTBED_TASKS, metavar='TASK',
+                    help=f'offline lm-eval tasks: {", ".join(OFFLINE_TASKS + TESTBED_TASKS)}')
     ev.add_argument('--limit', type=_positive, default=None, help='examples per task')
     ev.add_argument('--mc-num', type=_positive, default=32, help='Monte-Carlo samples per continuation')
     ev.add_argument('--data', default=None, help='directory of the task files (default: shared/data/tasks)')
@@ -309,7 +311,9 @@ def run_eval(args) -> int:
               (f"; vs FP {e['delta']['nats']:+.4f} ± {e['delta']['se']:.4f} nats/token (paired)" if 'delta' in e else ''))
     if 'decisions' in rec:
         m = rec['decisions']; print(f"frontier flips {m['frontier_any']:.3f} ± {m['frontier_any_se']:.3f}; post-commit mismatch {m['mismatch']:.3f} (FP {m['mismatch_fp']:.3f})")
-    for t, m in rec.get('lm_eval', {}).get('tasks', {}).items(): print(f"{t}: acc {m['acc']:.3f} ± {m['acc_stderr']:.3f}")
+    for t, m in rec.get('lm_eval', {}).get('tasks', {}).items():
+        k = 'acc' if 'acc' in m else 'exact_match'
+        print(f"{t}: {k} {m[k]:.3f} ± {m[k + '_stderr']:.3f}")
     print(f'-> {args.out}')
     return 0
 

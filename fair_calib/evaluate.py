@@ -345,7 +345,7 @@ def quant_settings(dllm) -> dict | None:
     return None if q is None else {k: v for k, v in q.items() if k not in ('losses', 'prior', 'linears')}
 
 def evaluate(dllm: DLLM,                      # the model (FP or quantized)
-             tasks: Sequence[str] = ('piqa', 'arc_easy', 'lambada_openai'),
+             tasks: Sequence[str] = ('piqa', 'arc_easy', 'lambada_openai'),  # offline tasks, testbed tasks (fair_calib.testbed), or hub tasks
              limit: int | float | None = None,  # examples per task (None: all)
              data: str | os.PathLike | None = None,  # offline task files (default shared/data/tasks)
              offline: bool = True,             # False: lm-eval's own tasks from the hub
@@ -355,8 +355,17 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
     "Run lm-eval tasks on a model through `FairCalibLM`; return (and write) a results record."
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
+    from fair_calib.testbed import TESTBED_GEN, TESTBED_TASKS, testbed_tasks
+    testbed = [t for t in tasks if t in TESTBED_TASKS]
+    if testbed: model_args.setdefault('gen_length', TESTBED_GEN)       # the region the testbed models answer in
     lm = FairCalibLM(dllm=dllm, **model_args)
-    tm = offline_tasks(data, tasks=tasks) if offline else TaskManager()
+    if not offline and not testbed: tm = TaskManager()
+    else:
+        d = Path(tempfile.mkdtemp(prefix='fair_calib_tasks_'))
+        if testbed: testbed_tasks(d, tasks=testbed)
+        rest = [t for t in tasks if t not in TESTBED_TASKS]
+        if offline and rest: offline_tasks(data, out=d, tasks=rest)
+        tm = TaskManager(include_path=str(d), include_defaults=not offline)
     t0 = time.perf_counter()
     r = simple_evaluate(model=lm, tasks=list(tasks), task_manager=tm, limit=limit, num_fewshot=num_fewshot,
                         log_samples=False, bootstrap_iters=1000, random_seed=lm.seed, numpy_random_seed=lm.seed,

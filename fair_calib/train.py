@@ -128,7 +128,7 @@ def diffusion_loss(dllm: DLLM, x: torch.Tensor, g: torch.Generator, eps: float =
     ce = F.cross_entropy(logits[m].float(), x[m], reduction='none')        # (n_masked,)
     return (ce / p.expand_as(m)[m]).sum() / x.numel()
 
-# %% ../nbs/09_train_small.ipynb #b2993cbc
+# %% ../nbs/09_train_small.ipynb #e4a0b672
 def task_rows(tok,                        # the run's tokenizer
               problems,                   # fair_calib.testbed Problems
               gen: int                    # answer-region tokens after the longest prompt
