@@ -1,0 +1,106 @@
+"""The method comparison on task accuracy (nbs/10_results.ipynb): a testbed model (fair_calib.testbed) in full precision
+and quantized by every method, each calibrated method with several calibration seeds. Per row: exact-match accuracy on
+the same evaluation problems (per problem, for paired tests), frontier flips on task prompts, and the ELBO on held-out
+text. One JSON line per row in results/testbed-<model>.jsonl, written when the row is done; a rerun skips the rows
+already there (resumable).
+
+    python tools/bench_testbed.py --model testbed-llada [--bits w4a4] [--seeds 0 1 2] [--methods ...]
+"""
+from __future__ import annotations
+import argparse, json, shlex, sys, time
+from pathlib import Path
+
+import torch
+
+from bench_calibrate import PeakRSS                     # tools/ is on sys.path when this script runs
+from fair_calib.calibrate import CalibConfig
+from fair_calib.cli import quantize_model
+from fair_calib.evaluate import compare_ppl, decision_metrics, sampler_for, versions
+from fair_calib.models import load_dllm
+from fair_calib.prior import estimate_prior, load_prior
+from fair_calib.quant import METHODS as QUANT_METHODS
+from fair_calib.sampling import generate
+from fair_calib.testbed import TESTBED_GEN, calibration_windows, make_problems, task_accuracy, task_suite, training_problems
+from fair_calib.train import read_domain
+
+METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')
+SEEDED = ('gptq', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')   # use calibration data
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--model', default='testbed-llada')
+    ap.add_argument('--bits', nargs='+', default=['w4a4'])
+    ap.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    ap.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='calibration seeds (windows, masking, batch order)')
+    ap.add_argument('--problems', type=int, default=500, help='evaluation problems per family')
+    ap.add_argument('--epochs', type=int, default=5)
+    ap.add_argument('--n', type=int, default=128, help='calibration windows')
+    ap.add_argument('--seq-len', type=int, default=128)
+    ap.add_argument('--stage1', type=int, default=64, help='Stage I prompts (training split)')
+    ap.add_argument('--flip-prompts', type=int, default=16, help='task prompts per family for the frontier flips')
+    ap.add_argument('--windows', type=int, default=64, help='ELBO windows per text')
+    ap.add_argument('--out', type=Path, default=None, help='default: results/testbed-<model>.jsonl')
+    a = ap.parse_args()
+    out = a.out or Path('results') / f'testbed-{a.model.removeprefix("testbed-")}.jsonl'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {json.loads(l)['key'] for l in out.read_text().splitlines()} if out.exists() else set()
+    torch.manual_seed(0)
+    fp = load_dllm(a.model)
+    G = TESTBED_GEN
+    sk = sampler_for(fp.arch, G)
+    problems = task_suite(a.problems, seed=0)
+    tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
+    flip_prompts = tok(task_suite(a.flip_prompts, seed=1))
+    texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
+    command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
+    fp_rollout = generate(fp, flip_prompts, trace=True, **sk)
+
+    def prior():
+        "Stage I on training-split task prompts with the model's sampler, cached in results/ (with its time)."
+        path = out.parent / f'prior-{a.model}-{a.stage1}.safetensors'
+        meta = path.with_suffix('.json')
+        if not path.exists():
+            t0 = time.perf_counter()
+            prompts = tok(training_problems(a.stage1, seed=2_000_000_000))
+            with PeakRSS() as mem: pr = estimate_prior(fp, prompts, batch_size=16, progress=False, **sk)
+            pr.save(path); meta.write_text(json.dumps(dict(seconds=time.perf_counter() - t0, peak_mib=mem.mib)) + '\n')
+        return load_prior(path), json.loads(meta.read_text())
+
+    def emit(key: str, q, info: dict):
+        "Evaluate `q` and append its row."
+        t0 = time.perf_counter()
+        res = task_accuracy(q, problems, gen_length=G)
+        row = dict(key=key, model=a.model, **info, accuracy=res.summary(), correct=''.join('1' if c else '0' for c in res.correct),
+                   families=sorted(set(res.families)), n_per_family=a.problems, sampler=res.sampler, ppl={})
+        for d, t in texts.items():
+            e = compare_ppl({'m': q}, t, seq_len=256, n_windows=a.windows, n_mc=4, seed=0, progress=False).results['m']
+            row['ppl'][d] = e.to_dict() | dict(per_window=[round(v, 6) for v in e.per_window.tolist()])
+        if q is not fp: row['decisions'] = decision_metrics(fp, q, flip_prompts, fp_rollout=fp_rollout, **sk)
+        row['examples'] = [dict(prompt=p.prompt, answer=p.answer, output=g) for p, g in list(zip(problems, res.generations))[::a.problems][:3]]
+        row |= dict(eval_seconds=time.perf_counter() - t0, command=command, versions=versions())
+        with out.open('a') as f: f.write(json.dumps(row) + '\n')
+        print(key, f"acc {res.accuracy:.3f} ± {res.se:.3f}", {f: round(v['accuracy'], 3) for f, v in res.per_family().items()},
+              row.get('decisions', {}).get('frontier_any'), f"{info.get('seconds', 0):.0f}+{row['eval_seconds']:.0f} s", flush=True)
+
+    if 'fp' not in done: emit('fp', fp, dict(method='fp', bits='fp32', seconds=0.))
+    pr, s1 = prior() if any(m.startswith('fair') for m in a.methods) else (None, None)
+    for bits in a.bits:
+        for m in a.methods:
+            for seed in (a.seeds if m in SEEDED else [None]):
+                key = f'{bits}/{m}' + (f'/seed={seed}' if seed is not None else '')
+                if key in done: continue
+                s = seed or 0
+                calib = calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s) if m in SEEDED else None
+                settings = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'), seed=s)
+                t0 = time.perf_counter()
+                with PeakRSS() as mem:
+                    q = quantize_model(fp, m, bits, calib=calib, prior=pr if m.startswith('fair') else None, settings=settings,
+                                       progress=False, **({'a_clip': 0.9} if m in QUANT_METHODS else {}))
+                emit(key, q, dict(method=m, bits=bits, seed=seed, seconds=time.perf_counter() - t0, peak_mib=mem.mib,
+                                  stage1=s1 if m.startswith('fair') else None, n_calib=a.n if calib is not None else 0,
+                                  epochs=a.epochs if m not in QUANT_METHODS else None))
+    print('done', out)
+
+
+if __name__ == '__main__': main()
