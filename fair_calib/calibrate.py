@@ -16,7 +16,8 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .flatquant import TRANSFORM_OF, KronTransform, add_block_transforms
-from .gptq import block_inputs, capture, gptq_block, run_block
+from .blockpass import block_inputs, capture, run_block
+from .gptq import gptq_block
 from .models import DLLM, block_linears
 from .prior import PositionPrior
 from .quant import _check_calib

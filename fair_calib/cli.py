@@ -7,7 +7,6 @@ Docs: https://fair-calib.github.io/fair-calib/cli.html.md"""
 # %% ../nbs/08_cli.ipynb #4f05572b
 from __future__ import annotations
 import argparse, json, os, sys, time
-from dataclasses import replace
 from pathlib import Path
 
 import torch

@@ -7,7 +7,7 @@ Docs: https://fair-calib.github.io/fair-calib/evaluate.html.md"""
 # %% ../nbs/07_evaluate.ipynb #d6246d0a
 from __future__ import annotations
 import json, math, os, platform, sys, tempfile, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version as _version
 from pathlib import Path
 from typing import Sequence

@@ -1,4 +1,4 @@
-"""GPTQ in the paper's notation with a (possibly weighted) Hessian, round-to-nearest, and the block-by-block calibration pass that captures each layer's inputs, written once for both architectures.
+"""GPTQ in the paper's notation with a (possibly weighted) Hessian, round-to-nearest, and GPTQ over a whole model in QuaRot's order along the layer-wise pass.
 
 Docs: https://fair-calib.github.io/fair-calib/gptq.html.md"""
 
@@ -6,18 +6,16 @@ Docs: https://fair-calib.github.io/fair-calib/gptq.html.md"""
 
 # %% ../nbs/04b_gptq.ipynb #c0fc2a54
 from __future__ import annotations
-import math
-from typing import Callable, Iterable
 
 import torch
-import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .models import DLLM, LINEARS, block_linears
-from .quantizer import QuantConfig, QuantLinear, dequantize, grouped, qrange, quant_params, quantize_codes
+from .blockpass import block_inputs, capture, run_block   # the layer-wise pass (04_blockpass), also importable from here
+from .models import DLLM, block_linears
+from .quantizer import QuantConfig, QuantLinear, grouped, qrange, quant_params, quantize_codes
 
 # %% auto #0
-__all__ = ['GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'block_inputs', 'run_block', 'capture', 'gptq_block', 'gptq_blocks']
+__all__ = ['GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'gptq_block', 'gptq_blocks']
 
 # %% ../nbs/04b_gptq.ipynb #0b2c517c
 class Hessian:
@@ -99,44 +97,6 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
         W[:, i2:] -= E1 @ U[i1:i2, i2:]
     codes = torch.empty_like(Qc); codes[:, perm] = Qc
     return codes, S, Z
-
-# %% ../nbs/04b_gptq.ipynb #4233f0d4
-@torch.no_grad()
-def block_inputs(dllm: DLLM, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "First-block input h (N, L, D) and RoPE tables of calibration token ids (N, L)."
-    if ids.ndim != 2 or ids.numel() == 0:
-        raise ValueError(f"calibration ids must be a non-empty (N, L) tensor of token ids, got shape {tuple(ids.shape)}")
-    if ids.min() < 0 or ids.max() >= dllm.vocab_size:
-        raise ValueError(f"calibration ids outside the vocabulary [0, {dllm.vocab_size})")
-    ids = ids.to(dllm.device)
-    cos, sin = dllm.model.rope(dllm.positions(ids[:1]))
-    return dllm.model.embed(ids), cos, sin
-
-@torch.no_grad()
-def run_block(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, batch_size: int = 8,
-              before_batch: Callable[[slice], None] | None = None) -> torch.Tensor:
-    "The block's outputs (N, L, D) for inputs h, `batch_size` sequences at a time."
-    out = torch.empty_like(h)
-    for b in range(0, len(h), batch_size):
-        sl = slice(b, b + batch_size)
-        if before_batch: before_batch(sl)
-        out[sl] = block(h[sl], cos, sin)
-    return out
-
-@torch.no_grad()
-def capture(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-            layers: dict[str, nn.Module],                           # name -> linear (or QuantLinear) inside `block`
-            fn: Callable[[str, torch.Tensor, slice], None],         # called with (name, input (b, L, d_in), batch slice)
-            batch_size: int = 8) -> torch.Tensor:
-    "Run `block` over h, passing each named layer's (effective) input of every batch to `fn`; returns the outputs."
-    cur = {}
-    def hook(name, mod):
-        def f(_, args): fn(name, mod.effective_input(args[0]) if isinstance(mod, QuantLinear) else args[0], cur['sl'])
-        return f
-    hs = [m.register_forward_pre_hook(hook(n, m)) for n, m in layers.items()]
-    try: return run_block(block, h, cos, sin, batch_size, before_batch=lambda sl: cur.__setitem__('sl', sl))
-    finally:
-        for x in hs: x.remove()
 
 # %% ../nbs/04b_gptq.ipynb #904ee60e
 GPTQ_ORDER = (('k', 'v', 'q'), ('o',), ('gate', 'up'), ('down',))

@@ -7,9 +7,8 @@ Docs: https://fair-calib.github.io/fair-calib/prior.html.md"""
 # %% ../nbs/05_prior.ipynb #31b5d943
 from __future__ import annotations
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 import torch.distributed as dist

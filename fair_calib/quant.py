@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from .gptq import gptq, gptq_blocks                      # gptq: re-exported (public API)
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
-from .quantizer import QuantConfig, QuantLinear, dequantize, pack_int4, unpack_int4
+from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
 
 # %% auto #0

@@ -7,7 +7,7 @@ Docs: https://fair-calib.github.io/fair-calib/quantizer.html.md"""
 # %% ../nbs/04a_quantizer.ipynb #c9463c0f
 from __future__ import annotations
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn

@@ -6,13 +6,11 @@ Docs: https://fair-calib.github.io/fair-calib/sampling.html.md"""
 
 # %% ../nbs/01_sampling.ipynb #87718528
 from __future__ import annotations
-import json, math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 # %% auto #0

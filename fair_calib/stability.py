@@ -10,7 +10,6 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .models import DLLM, block_linears

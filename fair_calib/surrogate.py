@@ -7,7 +7,6 @@ Docs: https://fair-calib.github.io/fair-calib/surrogate.html.md"""
 # %% ../nbs/03_surrogate.ipynb #267809b8
 from __future__ import annotations
 import torch
-import torch.nn.functional as F
 
 from .models import DLLM
 from .sampling import Trace

@@ -7,7 +7,7 @@ Docs: https://fair-calib.github.io/fair-calib/train_small.html.md"""
 # %% ../nbs/09_train_small.ipynb #355d61a9
 from __future__ import annotations
 import json, math, os, re, time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .models import DLLM, init_dllm, load_dllm, make_config, save_dllm
+from .models import DLLM, init_dllm, load_dllm, save_dllm
 
 # %% auto #0
 __all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_TASKS', 'PRESETS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain',

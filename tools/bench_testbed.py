@@ -20,7 +20,7 @@ from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_GEN, calibration_windows, make_problems, task_accuracy, task_suite, training_problems
+from fair_calib.testbed import TESTBED_GEN, calibration_windows, task_accuracy, task_suite, training_problems
 from fair_calib.train import read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')

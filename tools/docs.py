@@ -186,7 +186,7 @@ div.doc { border: 1px solid var(--border); border-radius: 8px; padding: .2rem 1.
 div.doc hr { display: none; } div.doc h3, div.doc h4 { margin-top: .8rem; font-family: Menlo, Consolas, monospace; }
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; } th, td { border: 1px solid var(--border); padding: .3rem .6rem; text-align: left; }
 th { background: #f2f5f8; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; }
+figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }   /* figures and markdown images scale to the column */
 .math.display { overflow-x: auto; overflow-y: hidden; margin: .8rem 0; } math[display="block"] { font-size: 1.08rem; }
 .pager { display: flex; justify-content: space-between; border-top: 1px solid var(--border); margin-top: 3rem; padding-top: 1rem; }
 blockquote { color: var(--muted); border-left: 3px solid var(--border); margin-left: 0; padding-left: 1rem; }
