@@ -22,13 +22,17 @@ from .models import DLLM, block_linears
 from .prior import PositionPrior
 from .quant import _check_calib
 from .quantizer import QuantConfig, QuantLinear
+from .states import StateWeights, rollout_states, state_weights as state_token_weights
 
 # %% auto #0
-__all__ = ['METHODS', 'WEIGHTED', 'CalibConfig', 'sampler_states', 'block_loss', 'train_block', 'calibrate']
+__all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'CalibConfig', 'sampler_states', 'block_loss', 'train_block',
+           'calibration_states', 'calibrate']
 
 # %% ../nbs/06_calibrate.ipynb #19a603b4
-METHODS = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')
-WEIGHTED = ('fair', 'fair-gptq')          # use the position prior
+METHODS = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
+WEIGHTED = ('fair', 'fair-gptq')          # use the position prior (Stage I)
+STATE_WEIGHTED = ('fair-state', 'fair-state-gptq')   # weights from the FP model at each state (05b_states)
+STATES = ('masked', 'rollout')            # random masks over real text | the FP sampler's own states
 
 @dataclass(frozen=True)
 class CalibConfig:
@@ -45,6 +49,8 @@ class CalibConfig:
     smooth: bool = True             # learnable per-channel scaling c
     smooth_alpha: float = 0.3       # its SmoothQuant initialisation c = max|x|^a / max|W|^(1-a)
     seed: int = 0                   # masking and batch order
+    states: str = 'masked'          # calibration states: 'masked' (sampler_states) or 'rollout' (05b_states.rollout_states)
+    per_prompt: int = 1             # 'rollout': states per calibration prompt, at distinct sampled steps
 
     def __post_init__(self):
         for k in ('epochs', 'batch_size', 'forward_batch', 'gen_length'):
@@ -54,6 +60,9 @@ class CalibConfig:
         if self.block_length is not None and (self.block_length <= 0 or self.gen_length % self.block_length):
             raise ValueError(f"block_length={self.block_length} must divide gen_length={self.gen_length}")
         if not 0 <= self.smooth_alpha <= 1: raise ValueError(f"smooth_alpha={self.smooth_alpha} must be in [0, 1]")
+        if self.states not in STATES: raise ValueError(f"states={self.states!r}: choose one of {STATES}")
+        if not 1 <= self.per_prompt <= self.gen_length:
+            raise ValueError(f"per_prompt={self.per_prompt} must be in [1, gen_length={self.gen_length}] (one state per sampler step at most)")
 
 # %% ../nbs/06_calibrate.ipynb #56c4a2e1
 def sampler_states(ids: torch.Tensor,              # (N, L) calibration token ids
@@ -176,11 +185,21 @@ def _check_finite(t: torch.Tensor, what: str):
         raise ValueError(f"non-finite values (NaN/inf) in {what}: the full-precision model overflows or is corrupt on this data; "
                          "check the checkpoint, load it in float32, or remove the offending calibration sequences")
 
+def calibration_states(dllm: DLLM, calib: torch.Tensor, settings: CalibConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    "Stage II's states (N', L) and their masked positions: random masks over the windows, or the FP sampler's own states."
+    if settings.states == 'masked':
+        return sampler_states(calib.to(dllm.device), dllm.mask_id, settings.gen_length, settings.block_length, settings.seed)
+    from fair_calib.evaluate import SAMPLER                          # the architecture's default commit rule
+    x, m = rollout_states(dllm, calib, settings.gen_length, settings.per_prompt, settings.seed, settings.forward_batch,
+                          remasking=SAMPLER[dllm.arch]['remasking'], block_length=settings.block_length)
+    return x.to(dllm.device), m.to(dllm.device)
+
 def calibrate(dllm: DLLM,                                  # the full-precision model (left untouched)
               method: str = 'fair',                        # one of METHODS
               cfg: QuantConfig = QuantConfig(learn_w_clip=True, learn_a_clip=True),  # bits, clipping (learnable here)
               calib: torch.Tensor | None = None,           # (N, L) calibration token ids, e.g. calibration_ids(dllm, seq_len=128)
               prior: PositionPrior | None = None,          # Stage I's prior (fair, fair-gptq)
+              state_weights: StateWeights | None = None,   # per-state weights (fair-state, fair-state-gptq; default StateWeights())
               settings: CalibConfig = CalibConfig(),
               ckpt: str | Path | None = None,              # checkpoint directory: a file per finished block, resumed from
               on_block: Callable[[int, dict], None] | None = None,  # called after each block with (index, its losses)
@@ -195,9 +214,18 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         if prior.G != settings.gen_length:
             raise ValueError(f"the prior was estimated for a generation region of {prior.G} positions, the calibration states have "
                              f"gen_length={settings.gen_length}: use CalibConfig(gen_length={prior.G}) or re-estimate the prior")
+    if method in STATE_WEIGHTED and prior is not None:
+        raise ValueError(f"method {method!r} weights tokens by the FP model at each state, not by Stage I's prior: drop prior= (or use 'fair')")
+    if state_weights is not None and method not in STATE_WEIGHTED:
+        raise ValueError(f"state_weights= is for {STATE_WEIGHTED}, not {method!r}")
     t0 = time.perf_counter()
-    x, masked = sampler_states(calib.to(dllm.device), dllm.mask_id, settings.gen_length, settings.block_length, settings.seed)
-    w = prior.token_weights(masked.cpu(), calib.shape[1] - settings.gen_length).to(dllm.device) if method in WEIGHTED else None
+    x, masked = calibration_states(dllm, calib, settings)
+    gen_start = calib.shape[1] - settings.gen_length
+    if method in WEIGHTED: w = prior.token_weights(masked.cpu(), gen_start).to(dllm.device)
+    elif method in STATE_WEIGHTED:
+        sw = state_weights or StateWeights(block_length=settings.block_length)
+        w = state_token_weights(dllm, x, masked, gen_start, sw).to(dllm.device)
+    else: w = None
     key = _fingerprint(method, cfg, settings, calib, w)
     q = DLLM(copy.deepcopy(dllm.model).requires_grad_(False), dllm.tokenizer, dllm.name)
     h, cos, sin = block_inputs(q, x)
@@ -224,6 +252,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         if on_block is not None: on_block(i, ep)
     q.name = f"{dllm.name or dllm.arch}-{method}-{cfg.name}"
     q.quant = dict(method=method, config=asdict(cfg), settings=asdict(settings), seconds=time.perf_counter() - t0,
-                   losses=losses, prior=None if w is None else dict(n=prior.n, lam=prior.lam, smooth=prior.smooth,
+                   state_weights=asdict(sw) if method in STATE_WEIGHTED else None,
+                   losses=losses, prior=None if method not in WEIGHTED else dict(n=prior.n, lam=prior.lam, smooth=prior.smooth,
                                                                     reliability=prior.reliability, sampler=prior.sampler))
     return q

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .calibrate import METHODS as CALIB_METHODS, CalibConfig, calibrate
+from .calibrate import METHODS as CALIB_METHODS, STATES, WEIGHTED, CalibConfig, calibrate
 from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS
 from .models import DLLM, load_dllm
 from .sampling import generate
@@ -51,7 +51,7 @@ def quantize_model(fp: DLLM,                        # the full-precision model (
     if method in QUANT_METHODS:
         q = quantize(fp, method, QuantConfig.named(bits, **cfg), calib=calib, progress=progress)
     else:
-        if method.startswith('fair') and prior is None:
+        if method in WEIGHTED and prior is None:
             prior = stage_one(fp, settings, prompt_len=calib.shape[1] - settings.gen_length, progress=progress)
         qc = QuantConfig.named(bits, **({'learn_w_clip': True, 'learn_a_clip': True} | cfg))
         q = calibrate(fp, method, qc, calib=calib, prior=prior, settings=settings, ckpt=ckpt, progress=progress)
@@ -128,13 +128,13 @@ def demo(model: str = 'small-llada',                 # a built-in name or checkp
     settings = CalibConfig(epochs=epochs, block_length=sampler_for(fp.arch, CalibConfig.gen_length).get('block_length'), seed=seed)
     calib = calibration_ids(fp, n=n_calib, seq_len=128, seed=seed)
     t0 = time.perf_counter()
-    prior = stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress) if any(m.startswith('fair') for m in methods) else None
+    prior = stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress) if any(m in WEIGHTED for m in methods) else None
     t_prior = time.perf_counter() - t0
     models, secs = {'fp': fp}, {'fp': None}
     for m in methods:
         print(f'quantizing: {m}', flush=True)
         models[m] = quantize_model(fp, m, bits, calib=calib, prior=prior, settings=settings, progress=progress)
-        secs[m] = models[m].quant['seconds_total'] + (t_prior if m.startswith('fair') else 0.)
+        secs[m] = models[m].quant['seconds_total'] + (t_prior if m in WEIGHTED else 0.)
     print('evaluating', flush=True)
     cmp = {d: compare_ppl(models, read_domain(d)['heldout'], seq_len=256, n_windows=windows, n_mc=4, seed=seed, progress=False)
            for d in ('gsm8k', 'shakespeare')}
@@ -195,6 +195,8 @@ def _parser() -> argparse.ArgumentParser:
     qz.add_argument('--prior', type=Path, default=None, help='Stage I prior from `fair-calib prior` (FAIR methods; default: estimated now)')
     qz.add_argument('--epochs', type=_positive, default=15, help='Stage II epochs (FlatQuant / FAIR methods)')
     qz.add_argument('--gen-length', type=_positive, default=64, help='generation region of the calibration states')
+    qz.add_argument('--states', default='masked', choices=STATES, help="Stage II's states: random masks over the text (masked) or the FP sampler's own (rollout)")
+    qz.add_argument('--per-prompt', type=_positive, default=1, help='rollout states per calibration prompt')
     qz.add_argument('--ckpt', type=Path, default=None, help='Stage II checkpoint directory (resumes from it)')
     qz.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: cpu)')
     qz.add_argument('--dtype', default=None, help='load the model as bf16/fp16/fp32 (default: as stored)')
@@ -282,7 +284,8 @@ def run_quantize(args) -> int:
     fp = load_dllm(args.model, dtype=args.dtype, device=args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
     calib = calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len) if 'gptq' in args.method or args.method in CALIB_METHODS else None
-    settings = CalibConfig(epochs=args.epochs, gen_length=args.gen_length, block_length=sampler_for(fp.arch, args.gen_length).get('block_length'))
+    settings = CalibConfig(epochs=args.epochs, gen_length=args.gen_length, block_length=sampler_for(fp.arch, args.gen_length).get('block_length'),
+                           states=args.states, per_prompt=args.per_prompt)
     prior = load_prior(args.prior) if args.prior else None
     if args.seq_len <= args.gen_length and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {args.gen_length}: the calibration states need a prompt")

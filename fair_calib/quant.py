@@ -46,7 +46,7 @@ def calibration_ids(dllm: DLLM,                     # supplies the tokenizer
 
 # %% ../nbs/04e_quant.ipynb #061a23e7
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq')
-CALIBRATED = ('flatquant', 'fair', 'fair-gptq')      # learnable transforms: fair_calib.calibrate
+CALIBRATED = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')   # learnable transforms: fair_calib.calibrate
 
 def _check_calib(calib: torch.Tensor | None, method: str) -> torch.Tensor:
     if calib is None: raise ValueError(f"method {method!r} needs calibration token ids (N, L), and none were given (an empty "
