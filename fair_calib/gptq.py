@@ -84,8 +84,10 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
         for j in range(i2 - i1):
             col = int(perm[i1 + j])                                     # original column index
             grp = col // g
-            if not static and col % g == 0:                             # first column of a group: its scale from current W
-                cur = torch.cat([W1[:, j:], W[:, i2:]], 1)[:, :g]
+            if not static and col % g == 0:                             # first column of a group: its scale from current W,
+                k = max(0, g - (i2 - i1 - j))                           # including the block's pending updates of the group's
+                beyond = W[:, i2:i2 + k] - E1[:, :j] @ U[i1:i1 + j, i2:i2 + k]   # columns past the block: any block size
+                cur = torch.cat([W1[:, j:], beyond], 1)[:, :g]
                 s, z = quant_params(cur[:, None, :], bits, sym, clip)
                 S[:, grp], Z[:, grp] = s[:, 0], z[:, 0]
             w, d = W1[:, j], U1[j, j]
