@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 # %% auto #0
 __all__ = ['LLADA_RULES', 'DREAM_RULES', 'num_transfer_tokens', 'dream_timesteps', 'Trace', 'left_pad', 'add_gumbel_noise',
-           'dream_sample_tokens', 'generate']
+           'dream_sample_tokens', 'token_confidence', 'topk_commit', 'generate']
 
 # %% ../nbs/01_sampling.ipynb #013a5f4d
 def num_transfer_tokens(n_masked: torch.Tensor,   # (B,) masks in the block
@@ -135,6 +135,18 @@ def dream_sample_tokens(logits: torch.Tensor, temperature: float = 0., top_p: fl
     if neg_entropy: conf = (probs * (probs + 1e-10).log()).sum(-1)
     return conf, x0
 
+def token_confidence(logits: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:   # (B, L, V), (B, L) -> (B, L)
+    "LLaDA's low_confidence score: the probability of the proposed token x0 under softmax(logits)."
+    return logits.softmax(-1).gather(-1, x0[..., None]).squeeze(-1)
+
+def topk_commit(conf: torch.Tensor,     # (B, L) confidence, -inf where a position cannot be written
+                k: torch.Tensor         # (B,) positions to write per row
+                ) -> torch.Tensor:      # (B, L) bool
+    "The positions a rule writes: each row's k most confident columns (torch.topk's order and tie-breaking)."
+    commit = torch.zeros(conf.shape, dtype=torch.bool, device=conf.device)
+    for j in range(conf.shape[0]): commit[j, conf[j].topk(int(k[j])).indices] = True
+    return commit
+
 # %% ../nbs/01_sampling.ipynb #5ee223b4
 LLADA_RULES, DREAM_RULES = ('low_confidence', 'random'), ('origin', 'maskgit_plus', 'topk_margin', 'entropy')
 
@@ -216,13 +228,12 @@ def generate(dllm,                                    # a DLLM (anything with .l
                 noisy = add_gumbel_noise(logits, temperature, g)
                 x0 = noisy.argmax(-1)
                 if confidence_eos_eot_inf: logits[:, :, eot_id if eot_id is not None else eos] = -torch.inf
-                if remasking == 'low_confidence': x0_p = logits.softmax(-1).gather(-1, x0[..., None]).squeeze(-1)
+                if remasking == 'low_confidence': x0_p = token_confidence(logits, x0)
                 else: x0_p = torch.rand(x0.shape, generator=g).to(dev)
                 x0_p[:, hi:] = -torch.inf                                    # nothing beyond the current block
                 x0 = torch.where(mask_index, x0, x)
                 conf = torch.where(mask_index, x0_p, -torch.inf)
-                commit = torch.zeros_like(mask_index)
-                for j in range(B): commit[j, conf[j].topk(int(k[j, i])).indices] = True
+                commit = topk_commit(conf, k[:, i])
                 if rec: rec.log(step, logits, x0, mask_index, commit)
                 x[commit] = x0[commit]
                 step += 1

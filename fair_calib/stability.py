@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .models import DLLM, block_linears
 from .quantizer import fake_quant
-from .sampling import Trace, dream_sample_tokens, generate
+from .sampling import Trace, dream_sample_tokens, generate, token_confidence, topk_commit
 
 # %% auto #0
 __all__ = ['DETERMINISTIC', 'counterfactual_argmax', 'lag_from_argmax', 'stability_lag', 'commit_set', 'Flips', 'frontier_flips',
@@ -79,17 +79,14 @@ def commit_set(logits: torch.Tensor,        # (B, L, V) a model's logits on the 
     mask_index = x == mask_id
     if rule == 'low_confidence':                                         # LLaDA: probability of the argmax, current block only
         x0 = logits.argmax(-1)
-        score = logits.softmax(-1).gather(-1, x0[..., None]).squeeze(-1)
+        score = token_confidence(logits, x0)
         if block_end is not None: score[:, block_end:] = -torch.inf
         score = torch.where(mask_index, score, -torch.inf)
     else:                                                                # Dream: its sample_tokens on the masked rows
         conf, tok = dream_sample_tokens(logits[mask_index], margin=rule == 'topk_margin', neg_entropy=rule == 'entropy')
         score = torch.full(x.shape, -torch.inf, dtype=logits.dtype, device=x.device); score[mask_index] = conf.to(logits.dtype)
         x0 = torch.full_like(x, mask_id); x0[mask_index] = tok
-    sel = torch.zeros_like(mask_index)
-    for b in range(len(x)):
-        if int(k[b]): sel[b, score[b].topk(int(k[b])).indices] = True
-    return sel & mask_index, x0
+    return topk_commit(score, k) & mask_index, x0                      # the sampler's own selection (01_sampling)
 
 @dataclass
 class Flips:
