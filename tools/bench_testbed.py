@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from bench_calibrate import PeakRSS                     # tools/ is on sys.path when this script runs
-from fair_calib.calibrate import CalibConfig
+from fair_calib.calibrate import METHODS as CALIB_METHODS, WEIGHTED, CalibConfig
 from fair_calib.cli import quantize_model
 from fair_calib.evaluate import compare_ppl, decision_metrics, sampler_for, versions
 from fair_calib.models import load_dllm
@@ -23,15 +23,19 @@ from fair_calib.sampling import generate
 from fair_calib.testbed import TESTBED_GEN, calibration_windows, task_accuracy, task_suite, training_problems
 from fair_calib.train import read_domain
 
-METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')
-SEEDED = ('gptq', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq')   # use calibration data
+METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
+           'fair-state', 'fair-state-gptq')                                            # the last two: per-state weights
+GRID = METHODS[:8]                                                                      # the default comparison
+SEEDED = ('gptq', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default='testbed-llada')
     ap.add_argument('--bits', nargs='+', default=['w4a4'])
-    ap.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    ap.add_argument('--methods', nargs='+', default=list(GRID), choices=METHODS)
+    ap.add_argument('--states', default='masked', choices=('masked', 'rollout'), help="Stage II's calibration states (rows of 'rollout' are keyed .../rollout)")
+    ap.add_argument('--per-prompt', type=int, default=1, help='rollout states per calibration prompt')
     ap.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='calibration seeds (windows, masking, batch order)')
     ap.add_argument('--problems', type=int, default=500, help='evaluation problems per family')
     ap.add_argument('--epochs', type=int, default=5)
@@ -84,21 +88,24 @@ def main():
               row.get('decisions', {}).get('frontier_any'), f"{info.get('seconds', 0):.0f}+{row['eval_seconds']:.0f} s", flush=True)
 
     if 'fp' not in done: emit('fp', fp, dict(method='fp', bits='fp32', seconds=0.))
-    pr, s1 = prior() if any(m.startswith('fair') for m in a.methods) else (None, None)
+    pr, s1 = prior() if any(m in WEIGHTED for m in a.methods) else (None, None)
     for bits in a.bits:
         for m in a.methods:
             for seed in (a.seeds if m in SEEDED else [None]):
-                key = f'{bits}/{m}' + (f'/seed={seed}' if seed is not None else '')
+                on_policy = a.states == 'rollout' and m in CALIB_METHODS
+                key = f'{bits}/{m}' + ('/rollout' if on_policy else '') + (f'/seed={seed}' if seed is not None else '')
                 if key in done: continue
                 s = seed or 0
                 calib = calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s) if m in SEEDED else None
-                settings = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'), seed=s)
+                settings = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'), seed=s,
+                                       states=a.states if on_policy else 'masked', per_prompt=a.per_prompt)
                 t0 = time.perf_counter()
                 with PeakRSS() as mem:
-                    q = quantize_model(fp, m, bits, calib=calib, prior=pr if m.startswith('fair') else None, settings=settings,
+                    q = quantize_model(fp, m, bits, calib=calib, prior=pr if m in WEIGHTED else None, settings=settings,
                                        progress=False, **({'a_clip': 0.9} if m in QUANT_METHODS else {}))
                 emit(key, q, dict(method=m, bits=bits, seed=seed, seconds=time.perf_counter() - t0, peak_mib=mem.mib,
-                                  stage1=s1 if m.startswith('fair') else None, n_calib=a.n if calib is not None else 0,
+                                  stage1=s1 if m in WEIGHTED else None, n_calib=a.n if calib is not None else 0,
+                                  states=settings.states if m in CALIB_METHODS else None,
                                   epochs=a.epochs if m not in QUANT_METHODS else None))
     print('done', out)
 
