@@ -186,6 +186,21 @@ class TaskResult:
         "Accuracy, its standard error, and the per-family breakdown (JSON-ready)."
         return dict(accuracy=self.accuracy, se=self.se, n=self.n, per_family=self.per_family())
 
+    def record(self) -> dict:
+        "The per-problem outcome in compact JSON form (a '0'/'1' string and the family of each run of problems), for results files."
+        runs = [[f, 0] for f in self.families[:1]]
+        for f in self.families:
+            if f == runs[-1][0]: runs[-1][1] += 1
+            else: runs.append([f, 1])
+        return dict(correct=''.join('1' if c else '0' for c in self.correct), family_runs=runs)
+
+    @classmethod
+    def from_record(cls, rec: dict) -> 'TaskResult':
+        "The TaskResult of a `record()` (generations are not stored): what paired tests need."
+        fams = [f for f, n in rec['family_runs'] for _ in range(n)]
+        if len(fams) != len(rec['correct']): raise ValueError("a record whose families and outcomes differ in length")
+        return cls([c == '1' for c in rec['correct']], [''] * len(fams), fams)
+
 def _cut_eos(ids: list[int], eos: int) -> list[int]: return ids[:ids.index(eos)] if eos in ids else ids
 
 @torch.no_grad()

@@ -75,8 +75,8 @@ def main():
         "Evaluate `q` and append its row."
         t0 = time.perf_counter()
         res = task_accuracy(q, problems, gen_length=G)
-        row = dict(key=key, model=a.model, **info, accuracy=res.summary(), correct=''.join('1' if c else '0' for c in res.correct),
-                   families=list(dict.fromkeys(res.families)), n_per_family=a.problems, sampler=res.sampler, ppl={})
+        row = dict(key=key, model=a.model, **info, accuracy=res.summary(), **res.record(), n_per_family=a.problems,
+                   sampler=res.sampler, ppl={})
         for d, t in texts.items():
             e = compare_ppl({'m': q}, t, seq_len=256, n_windows=a.windows, n_mc=4, seed=0, progress=False).results['m']
             row['ppl'][d] = e.to_dict() | dict(per_window=[round(v, 6) for v in e.per_window.tolist()])
