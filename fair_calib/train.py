@@ -6,7 +6,7 @@ Docs: https://fair-calib.github.io/fair-calib/train_small.html.md"""
 
 # %% ../nbs/09_train_small.ipynb #355d61a9
 from __future__ import annotations
-import json, math, os, re, time
+import json, math, os, re, shutil, time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable
@@ -278,8 +278,13 @@ def train(cfg: TrainConfig,                  # the run's settings
     "Train (or resume) a small dLLM; returns the model."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     cf = out / 'train_config.json'
-    if cf.exists() and _load_cfg(json.loads(cf.read_text())) != cfg:
-        raise ValueError(f"{out} holds a run with other settings ({cf}); use a new directory or the same TrainConfig")
+    extended = None
+    if cf.exists() and (old := _load_cfg(json.loads(cf.read_text()))) != cfg:
+        if replace(old, steps=cfg.steps) != cfg or cfg.steps <= old.steps:
+            raise ValueError(f"{out} holds a run with other settings ({cf}); use a new directory or the same TrainConfig "
+                             "(only `steps` may change, upwards, to extend a run)")
+        extended = dict(extended=dict(steps_from=old.steps, steps_to=cfg.steps))   # the cosine is stretched from here on
+        shutil.rmtree(out / 'final', ignore_errors=True)                            # the shorter run's export is superseded
     cf.write_text(json.dumps(_cfg_json(cfg), indent=2) + '\n')
     base = _start_model(cfg, out)
     tok, streams = prepare_data(cfg, out, root, docs)
@@ -299,6 +304,7 @@ def train(cfg: TrainConfig,                  # the run's settings
     fwd = DLLM(torch.compile(model), tok, dllm.name) if cfg.compile else dllm
     names = [d for d, _ in cfg.mix]
     log = (out / 'log.jsonl').open('a')
+    if extended: log.write(json.dumps(dict(step=state['step'], **extended)) + '\n')
     def save():
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), state=state), out / 'checkpoint.tmp')
         os.replace(out / 'checkpoint.tmp', ck)
