@@ -189,9 +189,8 @@ def calibration_states(dllm: DLLM, calib: torch.Tensor, settings: CalibConfig) -
     "Stage II's states (N', L) and their masked positions: random masks over the windows, or the FP sampler's own states."
     if settings.states == 'masked':
         return sampler_states(calib.to(dllm.device), dllm.mask_id, settings.gen_length, settings.block_length, settings.seed)
-    from fair_calib.evaluate import SAMPLER                          # the architecture's default commit rule
     x, m = rollout_states(dllm, calib, settings.gen_length, settings.per_prompt, settings.seed, settings.forward_batch,
-                          remasking=SAMPLER[dllm.arch]['remasking'], block_length=settings.block_length)
+                          block_length=settings.block_length)
     return x.to(dllm.device), m.to(dllm.device)
 
 def calibrate(dllm: DLLM,                                  # the full-precision model (left untouched)

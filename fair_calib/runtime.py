@@ -22,6 +22,7 @@ class IntWeight:
         if qw.ndim != 2: raise ValueError(f"weight codes must be (out, in), got shape {tuple(qw.shape)}")
         if qw.min() < -128 or qw.max() > 127: raise ValueError("weight codes outside int8: shift asymmetric codes by their zero point first")
         self.codes = qw.to(torch.int8).contiguous()
+        self.unit = torch.ones(len(qw)), torch.zeros(len(qw), dtype=torch.long)   # unit scales, zero zero points: the raw sum
         self.packed = torch.ops.onednn.qlinear_prepack(self.codes, None) if has_onednn() and self.codes.device.type == 'cpu' else None
 
     @property
@@ -34,7 +35,5 @@ def int_gemm(qx: torch.Tensor,                  # (..., K) activation codes as u
     if qx.dtype != torch.uint8: raise ValueError(f"activation codes must be uint8 (codes + zero point), got {qx.dtype}")
     if qx.shape[-1] != w.shape[1]: raise ValueError(f"activations have {qx.shape[-1]} features, the weight {w.shape[1]}")
     if w.packed is not None:
-        N = w.shape[0]
-        return torch.ops.onednn.qlinear_pointwise(qx, 1.0, int(x_zero), w.packed, torch.ones(N), torch.zeros(N, dtype=torch.long),
-                                                  None, 1.0, 0, torch.float32, 'none', [], '')
+        return torch.ops.onednn.qlinear_pointwise(qx, 1.0, int(x_zero), w.packed, *w.unit, None, 1.0, 0, torch.float32, 'none', [], '')
     return ((qx.double() - x_zero) @ w.codes.double().T).float()                 # exact fallback

@@ -57,10 +57,11 @@ class Trace:
         "Positions still masked at the start of each step."
         return self.commit_step[None] >= torch.arange(self.steps)[:, None, None]
 
-    def state(self, s: int, mask_id: int) -> torch.Tensor:  # (B, P + G)
-        "The canvas at the start of step s: the prompt, the tokens written before s, masks elsewhere."
+    def state(self, s: int | torch.Tensor, mask_id: int) -> torch.Tensor:  # (B, P + G)
+        "The canvas at the start of step s (one step, or one per row (B,)): the prompt, the tokens written before s, masks elsewhere."
         if self.prompt is None: raise ValueError("this trace has no prompt (recorded by an older version): re-run generate(..., trace=True)")
-        gen = torch.where(self.commit_step < s, self.tokens, torch.full_like(self.tokens, mask_id))
+        s = torch.as_tensor(s, device=self.commit_step.device)
+        gen = torch.where(self.commit_step < (s[:, None] if s.ndim else s), self.tokens, torch.full_like(self.tokens, mask_id))
         return torch.cat([self.prompt, gen], 1)
 
     def canvas_mask(self) -> torch.Tensor:  # (B, P + G)

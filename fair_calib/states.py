@@ -55,7 +55,6 @@ def state_weights(dllm: DLLM,                 # the full-precision model
     B = sw.block_length or (L - gen_start)
     w = torch.full((N, L), 1 - sw.lam)
     if sw.lam == 0: return w
-    k = torch.full((N,), sw.k)
     for b in range(0, N, sw.batch_size):
         x, m = states[b:b + sw.batch_size].to(dllm.device), masked[b:b + sw.batch_size].to(dllm.device)
         logits = dllm.logits(x).float()                                                # (b, L, V)
@@ -66,7 +65,7 @@ def state_weights(dllm: DLLM,                 # the full-precision model
         end = gen_start + (first // B + 1) * B                                         # where its current block ends
         for e in end.unique().tolist():                                                # rows sharing a block end
             r = end == e
-            sel[r] = commit_set(logits[r], x[r], dllm.mask_id, rule, k[:int(r.sum())].minimum(m[r].sum(1)), e)[0]
+            sel[r] = commit_set(logits[r], x[r], dllm.mask_id, rule, m[r].sum(1).clamp(max=sw.k), e)[0]
         raw = {'both': sel * rho, 'hits': sel.float(), 'reliability': rho * m}[sw.signal] * m   # (b, L)
         mean = raw.sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp_min(1)
         wt = torch.where(mean > 0, raw / mean.clamp_min(1e-30), torch.ones_like(raw))  # a state with no signal: uniform
@@ -81,24 +80,19 @@ def rollout_states(dllm: DLLM,                   # the full-precision model (its
                    per_prompt: int = 1,          # states per prompt, at distinct steps
                    seed: int = 0,                # which steps
                    batch_size: int = 16,
-                   **sampler) -> tuple[torch.Tensor, torch.Tensor]:   # generate()'s settings: steps, block_length, remasking
+                   **sampler) -> tuple[torch.Tensor, torch.Tensor]:   # generate()'s settings: steps, block_length, remasking (default: the arch's rule)
     "States the FP sampler visits on the calibration prompts: (states (N * per_prompt, L), masked (N * per_prompt, L))."
     N, L = calib.shape
     if gen_length >= L: raise ValueError(f"windows of {L} tokens leave no prompt before a generation region of {gen_length}: use longer windows")
-    sk = dict(steps=gen_length) | sampler
+    sk = dict(steps=gen_length, remasking=_default_rule(dllm.arch)) | sampler
     if not 1 <= per_prompt <= sk['steps']: raise ValueError(f"per_prompt={per_prompt} must be in [1, steps={sk['steps']}]")
     g = torch.Generator().manual_seed(seed)
     steps = torch.stack([torch.randperm(sk['steps'], generator=g)[:per_prompt] for _ in range(N)])   # (N, per_prompt)
-    out = []
+    states = torch.empty(N, per_prompt, L, dtype=torch.long)
     for b in range(0, N, batch_size):
         prompts = calib[b:b + batch_size, :L - gen_length].to(dllm.device)
         _, tr = generate(dllm, prompts, gen_length=gen_length, trace=True, **sk)
-        for j in range(per_prompt):
-            s = steps[b:b + batch_size, j]
-            gen = torch.where(tr.commit_step < s[:, None], tr.tokens, torch.full_like(tr.tokens, dllm.mask_id))
-            out.append((b, j, torch.cat([tr.prompt, gen], 1)))
-    states = torch.empty(N, per_prompt, L, dtype=torch.long)
-    for b, j, st in out: states[b:b + len(st), j] = st.cpu()
+        for j in range(per_prompt): states[b:b + batch_size, j] = tr.state(steps[b:b + batch_size, j], dllm.mask_id).cpu()
     states = states.reshape(N * per_prompt, L)
     masked = states == dllm.mask_id
     masked[:, :L - gen_length] = False

@@ -20,7 +20,8 @@ from .sampling import generate
 __all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'SPLITS', 'EVAL_EVERY', 'TESTBED_GEN', 'TESTBED_TASKS', 'Problem',
            'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup', 'Family', 'split_of', 'make_problems',
            'task_suite', 'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
-           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'calibration_windows']
+           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'encode_problem',
+           'calibration_windows']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
 @dataclass(frozen=True)
@@ -311,9 +312,13 @@ def testbed_tasks(out: str | Path | None = None,          # where to write data 
     return TaskManager(include_path=str(out), include_defaults=False)
 
 # %% ../nbs/07b_testbed.ipynb #ad35fe60
-def _row(tok, p: Problem, gen: int) -> list[int]:
+def encode_problem(tok, p: Problem, gen: int) -> tuple[list[int], list[int]]:
+    "Token ids of the prompt and of the answer region: the reference completion, then end-of-text up to `gen` tokens."
     c = tok(p.target, add_special_tokens=False)['input_ids']
-    return tok(p.prompt, add_special_tokens=False)['input_ids'] + c + [tok.eos_token_id] * (gen - len(c))
+    if len(c) >= gen:
+        raise ValueError(f"a {p.family} completion has {len(c)} tokens, an answer region of task_gen={gen} leaves no end-of-text: "
+                         "raise the region (task_gen) or lower the family's difficulty")
+    return tok(p.prompt, add_special_tokens=False)['input_ids'], c + [tok.eos_token_id] * (gen - len(c))
 
 def calibration_windows(dllm,                             # supplies the tokenizer (and the text domains)
                         n: int = 128,                     # windows
@@ -332,7 +337,7 @@ def calibration_windows(dllm,                             # supplies the tokeniz
     rows = []
     for _ in range(n - n_text):
         ids = []
-        while len(ids) < seq_len: ids = _row(tok, next(probs), gen) + ids
+        while len(ids) < seq_len: ids = sum(encode_problem(tok, next(probs), gen), []) + ids
         rows.append(torch.tensor(ids[-seq_len:]))
     text = calibration_ids(dllm, n=n_text, seq_len=seq_len, seed=seed) if n_text else torch.empty(0, seq_len, dtype=torch.long)
     out = torch.cat([torch.stack(rows), text]) if rows else text

@@ -16,12 +16,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .models import DLLM, init_dllm, load_dllm, save_dllm
+from .testbed import FAMILIES, encode_problem, make_problems, task_accuracy, training_problems
 
 # %% auto #0
-__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_TASKS', 'PRESETS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain',
-           'hf_texts', 'train_tokenizer', 'token_stream', 'step_generator', 'sample_batch', 'mask_batch',
-           'diffusion_loss', 'task_rows', 'task_loss', 'TrainConfig', 'token_overrides', 'prepare_data', 'heldout_loss',
-           'track_accuracy', 'train', 'ship', 'main', 'distinct_fraction', 'repeated_ngram_fraction', 'elbo_nats']
+__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_MIX', 'PRESETS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts',
+           'train_tokenizer', 'token_stream', 'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss',
+           'task_rows', 'task_loss', 'TrainConfig', 'token_overrides', 'prepare_data', 'heldout_loss', 'track_accuracy',
+           'train', 'ship', 'main', 'distinct_fraction', 'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
 def data_dir() -> Path:
@@ -134,18 +135,12 @@ def task_rows(tok,                        # the run's tokenizer
               gen: int                    # answer-region tokens after the longest prompt
               ) -> tuple[torch.Tensor, torch.Tensor]:
     "(B, L) ids of prompt, completion and eos padding, and the (B, L) bool answer region (everything after the prompt)."
-    eos = tok.eos_token_id
-    P = [tok(p.prompt, add_special_tokens=False)['input_ids'] for p in problems]
-    C = [tok(p.target, add_special_tokens=False)['input_ids'] for p in problems]
-    for p, c in zip(problems, C):
-        if len(c) >= gen:
-            raise ValueError(f"a {p.family} completion has {len(c)} tokens, task_gen={gen} leaves no end-of-text: "
-                             "raise task_gen or lower the family's difficulty")
-    L = max(map(len, P)) + gen
-    x = torch.full((len(P), L), eos, dtype=torch.long)                    # (B, L)
-    region = torch.zeros(len(P), L, dtype=torch.bool)                    # (B, L)
-    for b, (p, c) in enumerate(zip(P, C)):
-        x[b, :len(p) + len(c)] = torch.tensor(p + c)
+    rows = [encode_problem(tok, p, gen) for p in problems]                 # (prompt ids, answer region of gen ids)
+    L = max(len(p) for p, _ in rows) + gen
+    x = torch.full((len(rows), L), tok.eos_token_id, dtype=torch.long)    # (B, L)
+    region = torch.zeros(len(rows), L, dtype=torch.bool)                 # (B, L)
+    for b, (p, r) in enumerate(rows):
+        x[b, :len(p) + gen] = torch.tensor(p + r)
         region[b, len(p):] = True
     return x, region
 
@@ -201,7 +196,6 @@ class TrainConfig:
         if not self.mix or any(d not in DOMAINS or not w > 0 for d, w in self.mix):
             errs.append(f"mix={self.mix} (pairs (domain, weight > 0) with domains from {DOMAINS})")
         if self.tasks:
-            from fair_calib.testbed import FAMILIES
             if any(f not in FAMILIES or not w > 0 for f, w in self.tasks):
                 errs.append(f"tasks={self.tasks} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
             for k in ('task_batch', 'task_gen'):
@@ -262,7 +256,6 @@ def _start_model(cfg: TrainConfig, out: Path) -> DLLM | None:
 @torch.no_grad()
 def track_accuracy(dllm: DLLM, cfg: TrainConfig) -> dict[str, float]:
     "Greedy accuracy per task family on `cfg.track` evaluation-split problems (seed 10000, never the final evaluation's)."
-    from fair_calib.testbed import make_problems, task_accuracy
     probs = [p for f, _ in cfg.tasks for p in make_problems(f, cfg.track, seed=10_000)]
     dllm.model.eval()
     res = task_accuracy(dllm, probs, gen_length=cfg.task_gen)
@@ -290,7 +283,6 @@ def train(cfg: TrainConfig,                  # the run's settings
     tok, streams = prepare_data(cfg, out, root, docs)
     dllm = base or init_dllm(cfg.arch, cfg.size, seed=cfg.seed, **token_overrides(cfg.arch, tok))
     dllm.tokenizer, dllm.name = tok, cfg.name or f'small-{cfg.arch}'
-    if cfg.tasks: from fair_calib.testbed import training_problems
     model = dllm.model.train()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -362,12 +354,12 @@ def ship(run: str | Path,               # a finished run directory (holds final/
     return dst
 
 # %% ../nbs/09_train_small.ipynb #c0e95cab
-TESTBED_TASKS = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))
+TESTBED_MIX = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))   # testbed task families and weights
 
 PRESETS: dict[str, TrainConfig] = {     # name -> the run that produces the built-in model of that name
     'small-llada': TrainConfig(arch='llada'),
     'small-dream': TrainConfig(arch='dream'),
-    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_TASKS, batch_size=2, task_batch=32, steps=8000, lr=1e-3,
+    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_MIX, batch_size=2, task_batch=32, steps=8000, lr=1e-3,
                                    warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
 }
 

@@ -47,6 +47,16 @@ class PeakRSS:
     def _rss() -> int: return _status('VmRSS')
 
 
+def done_keys(out: Path) -> set[str]:
+    "Keys of the rows already in a resumable JSON-lines results file (its directory is created): the rows a rerun skips."
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return {json.loads(l)['key'] for l in out.read_text().splitlines()} if out.exists() else set()
+
+def append_row(out: Path, row: dict):
+    "Append one finished row to a JSON-lines results file."
+    with out.open('a') as f: f.write(json.dumps(row) + '\n')
+
+
 def _status(field: str) -> int:
     "A memory field of /proc/self/status in bytes."
     for line in open('/proc/self/status'):

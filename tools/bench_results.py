@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from bench_calibrate import PeakRSS                     # tools/ is on sys.path when this script runs
+from bench_calibrate import PeakRSS, append_row, done_keys   # tools/ is on sys.path when this script runs
 from fair_calib.calibrate import CalibConfig
 from fair_calib.cli import quantize_model, stage_one
 from fair_calib.evaluate import compare_ppl, decision_metrics, evaluate, heldout_prompts, sampler_for, versions
@@ -60,8 +60,7 @@ def main():
     ap.add_argument('--out', type=Path, default=None, help='default: results/results-<model>.jsonl')
     a = ap.parse_args()
     out = a.out or Path('results') / f'results-{a.model}.jsonl'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(l)['key'] for l in out.read_text().splitlines()} if out.exists() else set()
+    done = done_keys(out)
     torch.manual_seed(0)
     fp = load_dllm(a.model)
     sk = sampler_for(fp.arch, a.gen_length)
@@ -97,7 +96,7 @@ def main():
                 ev = evaluate(q, a.tasks, limit=a.limit, mc_num=a.mc_num, batch_size=64, progress=False)
                 row['lm_eval'] = {k: ev[k] for k in ('tasks', 'n', 'seconds_per_example', 'settings')}
         row |= dict(eval_seconds=time.perf_counter() - t0, command=command, versions=versions())
-        with out.open('a') as f: f.write(json.dumps(row) + '\n')
+        append_row(out, row)
         print(key, {d: round(v['ppl'], 3) for d, v in row['ppl'].items()},
               row.get('decisions', {}).get('frontier_any'), f"{row.get('seconds', 0):.0f} s", flush=True)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bench_calibrate import PeakRSS                     # tools/ is on sys.path when this script runs
+from bench_calibrate import PeakRSS, append_row, done_keys   # tools/ is on sys.path when this script runs
 from fair_calib.calibrate import METHODS as CALIB_METHODS, WEIGHTED, CalibConfig
 from fair_calib.cli import quantize_model
 from fair_calib.evaluate import compare_ppl, decision_metrics, sampler_for, versions
@@ -47,8 +47,7 @@ def main():
     ap.add_argument('--out', type=Path, default=None, help='default: results/testbed-<model>.jsonl')
     a = ap.parse_args()
     out = a.out or Path('results') / f'testbed-{a.model.removeprefix("testbed-")}.jsonl'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(l)['key'] for l in out.read_text().splitlines()} if out.exists() else set()
+    done = done_keys(out)
     torch.manual_seed(0)
     fp = load_dllm(a.model)
     G = TESTBED_GEN
@@ -83,7 +82,7 @@ def main():
         if q is not fp: row['decisions'] = decision_metrics(fp, q, flip_prompts, fp_rollout=fp_rollout, **sk)
         row['examples'] = [dict(prompt=p.prompt, answer=p.answer, output=g) for p, g in list(zip(problems, res.generations))[::a.problems][:3]]
         row |= dict(eval_seconds=time.perf_counter() - t0, command=command, versions=versions())
-        with out.open('a') as f: f.write(json.dumps(row) + '\n')
+        append_row(out, row)
         print(key, f"acc {res.accuracy:.3f} ± {res.se:.3f}", {f: round(v['accuracy'], 3) for f, v in res.per_family().items()},
               row.get('decisions', {}).get('frontier_any'), f"{info.get('seconds', 0):.0f}+{row['eval_seconds']:.0f} s", flush=True)
 
