@@ -6,27 +6,67 @@ Docs: https://fair-calib.github.io/fair-calib/runtime.html.md"""
 
 # %% ../nbs/04f_runtime.ipynb #d4c8307d
 from __future__ import annotations
+import math
+
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .quantizer import QuantLinear, check_bits, grouped, pack_int4, qrange, quantize_codes
 
 # %% auto #0
-__all__ = ['has_onednn', 'IntWeight', 'int_gemm']
+__all__ = ['STORES', 'PAIR_MAX', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets', 'IntLinear']
 
 # %% ../nbs/04f_runtime.ipynb #3b4206a6
 def has_onednn() -> bool:
     "Whether this torch has oneDNN's quantized linear (x86 builds)."
     return hasattr(torch.ops, 'onednn') and hasattr(torch.ops.onednn, 'qlinear_pointwise') and hasattr(torch.ops.onednn, 'qlinear_prepack')
 
+def unpack_int8(p: torch.Tensor) -> torch.Tensor:
+    "Packed symmetric int4 codes uint8 (..., m) -> int8 codes (..., 2m) in [-8, 7] (`pack_int4`'s inverse, no float copy)."
+    lo, hi = (p & 0xF).to(torch.int8) - 8, (p >> 4).to(torch.int8) - 8
+    return torch.stack((lo, hi), -1).reshape(*p.shape[:-1], 2 * p.shape[-1])
+
+STORES = ('int8', 'int4')
+
 class IntWeight:
-    "Int8 weight codes (N, K) of a linear layer, prepacked once for the integer GEMM."
-    def __init__(self, qw: torch.Tensor):           # (N, K) integer codes in [-128, 127] (4-bit: [-8, 7])
+    "Weight codes (N, K) of a linear layer for the integer GEMM: prepacked int8, or packed int4 (half the bytes, repacked per call)."
+    def __init__(self, qw: torch.Tensor,              # (N, K) integer codes in [-128, 127] (4-bit: [-8, 7])
+                 store: str = 'int8'):                # 'int8': one byte per weight; 'int4': two weights per byte
         if qw.ndim != 2: raise ValueError(f"weight codes must be (out, in), got shape {tuple(qw.shape)}")
-        if qw.min() < -128 or qw.max() > 127: raise ValueError("weight codes outside int8: shift asymmetric codes by their zero point first")
-        self.codes = qw.to(torch.int8).contiguous()
+        if store not in STORES: raise ValueError(f"store={store!r}: choose one of {STORES}")
+        lo, hi = (-8, 7) if store == 'int4' else (-128, 127)
+        if qw.min() < lo or qw.max() > hi:
+            raise ValueError(f"weight codes outside [{lo}, {hi}] for store={store!r}: shift asymmetric codes by their zero point first"
+                             + (", or store='int8'" if store == 'int4' else ''))
+        self.shape, self.store, self.amax = qw.shape, store, int(qw.abs().max())
         self.unit = torch.ones(len(qw)), torch.zeros(len(qw), dtype=torch.long)   # unit scales, zero zero points: the raw sum
-        self.packed = torch.ops.onednn.qlinear_prepack(self.codes, None) if has_onednn() and self.codes.device.type == 'cpu' else None
+        c = qw.to(torch.int8).contiguous()
+        if store == 'int4': self.data = pack_int4(c, True)                       # (N, K/2) uint8
+        elif has_onednn() and c.device.type == 'cpu': self.data = torch.ops.onednn.qlinear_prepack(c, None)
+        else: self.data = c
 
     @property
-    def shape(self) -> torch.Size: return self.codes.shape
+    def codes(self) -> torch.Tensor:                  # (N, K) int8
+        if self.store == 'int4': return unpack_int8(self.data)
+        return self.data.to_dense().T if self.data.is_mkldnn else self.data
+
+    def packed(self) -> torch.Tensor | None:
+        "oneDNN's prepacked weight (None without oneDNN)."
+        if self.data.is_mkldnn: return self.data
+        if self.store == 'int4' and has_onednn() and self.data.device.type == 'cpu': return torch.ops.onednn.qlinear_prepack(self.codes, None)
+        return None
+
+    @property
+    def nbytes(self) -> int: return self.data.numel() * self.data.element_size()
+
+PAIR_MAX = 2 ** 15 - 1    # AVX2 without VNNI adds two u8 x s8 products into a saturating int16 (vpmaddubsw)
+
+def _gemm(qx: torch.Tensor, x_zero: int, w: IntWeight) -> torch.Tensor:
+    packed = w.packed()
+    if packed is not None:
+        return torch.ops.onednn.qlinear_pointwise(qx, 1.0, int(x_zero), packed, *w.unit, None, 1.0, 0, torch.float32, 'none', [], '')
+    return ((qx.double() - x_zero) @ w.codes.double().T).float()                 # exact fallback
 
 def int_gemm(qx: torch.Tensor,                  # (..., K) activation codes as uint8 (codes + zero point)
              x_zero: int,                       # the zero point subtracted from every activation code
@@ -34,6 +74,93 @@ def int_gemm(qx: torch.Tensor,                  # (..., K) activation codes as u
     "sum_k (qx - x_zero) * qw over K, as float32 (..., N): exact while |sum| < 2^24 (every 4-bit layer up to K = 262144)."
     if qx.dtype != torch.uint8: raise ValueError(f"activation codes must be uint8 (codes + zero point), got {qx.dtype}")
     if qx.shape[-1] != w.shape[1]: raise ValueError(f"activations have {qx.shape[-1]} features, the weight {w.shape[1]}")
-    if w.packed is not None:
-        return torch.ops.onednn.qlinear_pointwise(qx, 1.0, int(x_zero), w.packed, *w.unit, None, 1.0, 0, torch.float32, 'none', [], '')
-    return ((qx.double() - x_zero) @ w.codes.double().T).float()                 # exact fallback
+    if 2 * int(qx.max()) * w.amax <= PAIR_MAX: return _gemm(qx, x_zero, w)
+    return 16 * _gemm(qx >> 4, 0, w) + _gemm(qx & 15, x_zero, w)                 # nibbles: no pair can saturate
+
+
+# %% ../nbs/04f_runtime.ipynb #58a941cc
+def weight_offsets(q: torch.Tensor,        # (N, K) weight codes
+                   z: torch.Tensor,        # (N, G, 1) their integer zero points
+                   bits: int, sym: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    "Int8 codes c = q - o (N, K) and the corrections o - z (N, G): o = z unless q - z could leave int8 (8-bit asymmetric: o = 128)."
+    o = torch.full_like(z, 128.) if bits == 8 and not sym else z
+    G = z.shape[-2]
+    c = (q.float().reshape(q.shape[0], G, -1) - o).reshape(q.shape)
+    return c.to(torch.int8), (o - z)[..., 0]
+
+class IntLinear(nn.Module):
+    "A frozen quantized linear computing with integer codes: y = s_x s_w sum_k (q_x - z_x)(q_w - z_w) + b, transform first."
+    def __init__(self, q: torch.Tensor,            # (N, K) weight codes, as in QuantLinear.codes
+                 s: torch.Tensor, z: torch.Tensor, # (N, Gw, 1) weight scales and zero points
+                 w_bits: int, w_sym: bool,
+                 a_bits: int, a_sym: bool = True,
+                 a_group: int | None = None,       # activation group size (None: per token)
+                 a_clip: float = 1.0,              # activation clip ratio (a learned one: its value)
+                 bias: torch.Tensor | None = None,
+                 transform: nn.Module | None = None,
+                 store: str = 'int8'):             # weight codes kept as 'int8' or packed 'int4'
+        super().__init__()
+        check_bits(w_bits, 'w_bits'); check_bits(a_bits, 'a_bits')
+        if w_bits == 16: raise ValueError("a 16-bit weight has no integer codes: keep this layer a QuantLinear (the simulated runtime)")
+        (N, K), Gw = q.shape, s.shape[-2]
+        self.in_features, self.out_features = K, N
+        self.w_bits, self.a_bits, self.a_sym, self.a_group, self.a_clip = w_bits, a_bits, a_sym, a_group, float(a_clip)
+        if a_group is not None and a_bits < 16: grouped(q, a_group)                # a group size that does not divide K fails here
+        self.seg = math.gcd(K // Gw, a_group or K) if a_bits < 16 else K
+        c, woff = weight_offsets(q, z, w_bits, w_sym)
+        if store == 'int4' and (w_bits > 4 or not w_sym): store = 'int8'            # only symmetric 4-bit codes pack into nibbles
+        self.register_buffer('w_scale', s.float()[..., 0].contiguous())            # (N, Gw)
+        self.register_buffer('w_off', woff.contiguous() if woff.any() else None)   # (N, Gw), None when c = q - z
+        cs = c.reshape(N, K // self.seg, self.seg)
+        self.register_buffer('w_sum', cs.float().sum(-1).contiguous())             # (N, S): sum_k c per segment
+        self.weights = [IntWeight(cs[:, j], store) for j in range(cs.shape[1])]    # one GEMM per constant-scale segment
+        self.bias = None if bias is None else nn.Parameter(bias.detach().float().clone(), requires_grad=False)
+        self.transform = transform
+
+    @classmethod
+    def from_quant(cls, l: QuantLinear, store: str = 'int8') -> 'IntLinear':
+        "The integer twin of a frozen QuantLinear (same codes, same activation quantizer, same transform)."
+        if not isinstance(l, QuantLinear) or not l.frozen or l.codes is None:
+            raise ValueError("only a frozen QuantLinear with weight codes has an integer twin: quantize() or calibrate() the model first")
+        aq = l.aq
+        if aq is None: return cls(*l.codes, l.wq.bits, l.wq.sym, 16, bias=l.bias, transform=l.transform, store=store)
+        return cls(*l.codes, l.wq.bits, l.wq.sym, aq.bits, aq.sym, aq.group_size, float(aq.clip()), l.bias, l.transform, store)
+
+    @property
+    def nbytes(self) -> int:
+        "Bytes of the weight: codes, scales, corrections, bias (not the transform)."
+        bufs = [self.w_scale, self.w_sum] + [t for t in (self.w_off, self.bias) if t is not None]
+        return sum(w.nbytes for w in self.weights) + sum(t.numel() * t.element_size() for t in bufs)
+
+    def dequantized(self) -> torch.Tensor:
+        "The float weight s_w (q_w - z_w) (N, K) (for weight-only layers and inspection)."
+        c = torch.cat([w.codes for w in self.weights], 1).float()
+        Gw = self.w_scale.shape[1]
+        cg = c.reshape(self.out_features, Gw, -1)
+        if self.w_off is not None: cg = cg + self.w_off[..., None]
+        return (cg * self.w_scale[..., None]).reshape(c.shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:     # (..., K) -> (..., N)
+        if self.transform is not None: x = self.transform(x)
+        if self.a_bits == 16: return F.linear(x, self.dequantized().to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
+        qx, sx, zx = quantize_codes(x, self.a_bits, self.a_sym, self.a_group, self.a_clip)   # the simulation's codes
+        lo = qrange(self.a_bits, self.a_sym)[0]
+        S, lead = len(self.weights), x.shape[:-1]
+        u = (qx - lo).to(torch.uint8).reshape(*lead, S, self.seg)                         # in [0, 2^b): uint8
+        ga, gw = self.in_features // sx.shape[-2], self.in_features // self.w_scale.shape[1]
+        y = None
+        for j, w in enumerate(self.weights):
+            acc = int_gemm(u[..., j, :] if S == 1 else u[..., j, :].contiguous(), -lo, w)   # (..., N), exact
+            zj, sj = zx[..., j * self.seg // ga, :], sx[..., j * self.seg // ga, :]       # (..., 1)
+            if not self.a_sym: acc = acc - zj * self.w_sum[:, j]
+            if self.w_off is not None:
+                xs = (qx.reshape(*lead, S, self.seg)[..., j, :] - zj).sum(-1, keepdim=True)
+                acc = acc + xs * self.w_off[:, j * self.seg // gw]
+            t = acc * sj * self.w_scale[:, j * self.seg // gw]
+            y = t if y is None else y + t
+        if self.bias is not None: y = y + self.bias
+        return y.to(x.dtype)
+
+    def extra_repr(self):
+        return (f"in={self.in_features}, out={self.out_features}, w{self.w_bits}a{self.a_bits}, a_sym={self.a_sym}, "
+                f"segments={len(self.weights)}, store={self.weights[0].store}, bias={self.bias is not None}")
