@@ -92,9 +92,9 @@ class Family:
     curriculum: tuple           # (knob, minimum) the training stream draws from [minimum, value]
 
 FAMILIES: dict[str, Family] = {
-    'add':    Family(gen_add,    dict(digits=3, terms=2), ('digits', 1)),
+    'add':    Family(gen_add,    dict(digits=2, terms=2), ('digits', 1)),
     'sort':   Family(gen_sort,   dict(length=5, digits=2), ('length', 2)),
-    'lookup': Family(gen_lookup, dict(pairs=6, digits=2), ('pairs', 2)),
+    'lookup': Family(gen_lookup, dict(pairs=4, digits=2), ('pairs', 2)),
 }
 
 # %% ../nbs/07b_testbed.ipynb #f3904c02

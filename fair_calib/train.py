@@ -182,6 +182,7 @@ class TrainConfig:
     tasks: tuple = ()                         # (family, weight) of testbed problems trained beside the text, answers masked
     task_batch: int = 64                      # task rows per step
     task_gen: int = 32                        # a task row's answer region: completion, then eos padding
+    text_weight: float = 1.0                  # weight of the text loss beside the task loss (tasks given)
     track: int = 32                           # problems per family whose greedy accuracy is logged at each eval (0: none)
     name: str = ''                            # the built-in name the run ships as (default 'small-<arch>')
 
@@ -191,6 +192,7 @@ class TrainConfig:
         for k in ('seq_len', 'batch_size', 'steps', 'log_every', 'eval_every', 'ckpt_every', 'eval_batches'):
             if int(getattr(self, k)) <= 0: errs.append(f"{k}={getattr(self, k)} (must be > 0)")
         if not self.lr > 0: errs.append(f"lr={self.lr} (must be > 0)")
+        if not self.text_weight > 0: errs.append(f"text_weight={self.text_weight} (must be > 0: the text keeps the ELBO measures meaningful)")
         if not 0 <= self.min_lr_ratio <= 1: errs.append(f"min_lr_ratio={self.min_lr_ratio} (must be in [0, 1])")
         if not 0 <= self.warmup < self.steps: errs.append(f"warmup={self.warmup} (must be in [0, steps={self.steps}))")
         if not self.mix or any(d not in DOMAINS or not w > 0 for d, w in self.mix):
@@ -313,7 +315,7 @@ def train(cfg: TrainConfig,                  # the run's settings
             if cfg.tasks:
                 xs, region = task_rows(tok, training_problems(cfg.task_batch, cfg.seed * 1_000_003 + s, cfg.tasks), cfg.task_gen)
                 parts['task_loss'] = task_loss(fwd, xs, region, g, cfg.mask_eps)
-                loss, n_tok = loss + parts['task_loss'], n_tok + xs.numel()
+                loss, n_tok = cfg.text_weight * loss + parts['task_loss'], n_tok + xs.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -359,8 +361,8 @@ TESTBED_MIX = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))   # testbed task fa
 PRESETS: dict[str, TrainConfig] = {     # name -> the run that produces the built-in model of that name
     'small-llada': TrainConfig(arch='llada'),
     'small-dream': TrainConfig(arch='dream'),
-    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_MIX, batch_size=2, task_batch=32, steps=8000, lr=1e-3,
-                                   warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
+    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_MIX, batch_size=2, task_batch=48, text_weight=0.1,
+                                   steps=6000, lr=1e-3, warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
 }
 
 def main(argv: list[str] | None = None):
