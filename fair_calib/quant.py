@@ -18,6 +18,7 @@ from .gptq import gptq, gptq_blocks                      # gptq: re-exported (pu
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
+from .runtime import RUNTIMES, IntLinear, unpack_int8
 
 # %% auto #0
 __all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
@@ -132,10 +133,16 @@ def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = 
     if dllm.tokenizer is not None: dllm.tokenizer.save_pretrained(path)
     return path
 
-def load_quantized(path: str | Path, device: torch.device | str | None = None) -> DLLM:
-    "Load a checkpoint written by `save_quantized` into a model of QuantLinears with fixed quantized weights."
+def load_quantized(path: str | Path,
+                   device: torch.device | str | None = None,
+                   runtime: str = 'fake',          # 'fake': simulated QuantLinears (any device); 'int': integer GEMMs (CPU, 04f)
+                   store: str = 'int8') -> DLLM:   # runtime='int': weight codes kept as 'int8' or packed 'int4'
+    "Load a checkpoint written by `save_quantized`: simulated QuantLinears, or their integer twins (no float weight made)."
     path = Path(path)
     if not (path / 'quant.json').exists(): raise FileNotFoundError(f"{path} has no quant.json: not a fair_calib quantized checkpoint (use load_dllm for full-precision ones)")
+    if runtime not in RUNTIMES: raise ValueError(f"runtime={runtime!r}: choose one of {RUNTIMES}")
+    if runtime == 'int' and torch.device(device or 'cpu').type != 'cpu':
+        raise ValueError(f"the integer runtime runs on the CPU (oneDNN), not on {device}: use runtime='fake' there")
     info, cfg = json.loads((path / 'quant.json').read_text()), read_config(path)
     qc = QuantConfig(**{k: v for k, v in info['config'].items()})
     sd = load_file(path / 'model.safetensors')
@@ -148,19 +155,21 @@ def load_quantized(path: str | Path, device: torch.device | str | None = None) -
     qparts = {}
     for k in [k for k in sd if k.endswith(('.qweight', '.scales', '.zeros'))]:
         pre, _, part = k.rpartition('.'); qparts.setdefault(pre, {})[part] = sd.pop(k)
-    for pre in qparts: sd[f'{pre}.weight'] = torch.empty(model.get_submodule(pre).weight.shape, dtype=dtype)
+    for pre in qparts: sd[f'{pre}.weight'] = torch.empty(model.get_submodule(pre).weight.shape, dtype=dtype, device='meta')   # set below
     missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
     if missing or unexpected: raise ValueError(f"{path}/model.safetensors does not fit its config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    for pre, p in qparts.items():
-        l, meta = model.get_submodule(pre), info['linears'][pre]
-        q = unpack_int4(p['qweight'], meta['sym']) if meta['bits'] == 4 else p['qweight'].float()
-        l.set_codes(q, p['scales'], p['zeros'].float() if 'zeros' in p else torch.zeros_like(p['scales']))
     for i in range(len(dllm.blocks)):
-        for l in block_linears(dllm, i).values():
-            l.frozen = True
+        for r, l in block_linears(dllm, i).items():
             if hasattr(l.transform, 'fold'): l.transform.fold()          # learned transforms: fixed matrices
+            pre = _linear_path(dllm, i, r)
+            if pre not in qparts: l.frozen = True; continue               # a 16-bit weight, loaded as is
+            p, meta = qparts[pre], info['linears'][pre]
+            q = unpack_int8(p['qweight'], meta['sym']) if meta['bits'] == 4 else p['qweight']       # integer codes
+            z = p['zeros'].float() if 'zeros' in p else torch.zeros_like(p['scales'])
+            if runtime == 'int': set_block_linear(dllm, i, r, IntLinear.from_quant(l, store, codes=(q, p['scales'], z)))
+            else: l.set_codes(q.float(), p['scales'], z)
     model.to(device or 'cpu').eval().requires_grad_(False)
-    dllm.tokenizer, dllm.quant = _load_tokenizer(path), {k: v for k, v in info.items() if k != 'linears'}
+    dllm.tokenizer, dllm.quant, dllm.runtime = _load_tokenizer(path), {k: v for k, v in info.items() if k != 'linears'}, runtime
     return dllm
 
 def checkpoint_size(dllm: DLLM, path: Path) -> dict:

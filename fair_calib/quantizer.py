@@ -212,10 +212,27 @@ class QuantLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in) -> (..., out)
         x = self.effective_input(x)
+        if self.frozen and self.codes is not None and self.aq is not None and self.aq.bits < 16: return self.code_forward(x)
         if self.aq is not None: x = self.aq(x)
         w = self.effective_weight()
         if self.wq is not None and not self.frozen: w = self.wq(w)
         return F.linear(x, w.to(x.dtype), self.bias)
+
+    def code_forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in), transformed -> (..., out)
+        "A frozen layer as integer hardware computes it: exact sums of code products per constant-scale segment, then the rescale."
+        q, s, z = self.codes                                                    # (N, K), (N, Gw, 1), (N, Gw, 1)
+        qx, sx, zx = quantize_codes(x, self.aq.bits, self.aq.sym, self.aq.group_size, self.aq.clip())   # (..., K), (..., Ga, 1)
+        (N, K), Gw, Ga = q.shape, s.shape[-2], sx.shape[-2]
+        seg = math.gcd(K // Gw, K // Ga)                                        # scales constant on each segment
+        xt = (grouped(qx, K // Ga) - zx).reshape(*x.shape[:-1], K // seg, seg)  # (..., S, seg) integers q_x - z_x
+        wt = (grouped(q, K // Gw) - z).reshape(N, K // seg, seg)                # (N, S, seg) integers q_w - z_w
+        acc = F.linear(xt[..., 0, :], wt[:, 0])[..., None, :] if K == seg else torch.einsum('...sk,nsk->...sn', xt, wt)   # (..., S, N), exact
+        y = None
+        for j in range(K // seg):
+            t = acc[..., j, :] * sx[..., j * seg * Ga // K, :] * s[:, j * seg * Gw // K, 0]
+            y = t if y is None else y + t
+        if self.bias is not None: y = y + self.bias.float()
+        return y.to(x.dtype)
 
     @torch.no_grad()
     def set_codes(self, q: torch.Tensor, s: torch.Tensor, z: torch.Tensor):

@@ -13,18 +13,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .quantizer import QuantLinear, check_bits, grouped, pack_int4, qrange, quantize_codes
+from .models import DLLM, block_linears, set_block_linear
+
 
 # %% auto #0
-__all__ = ['STORES', 'PAIR_MAX', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets', 'IntLinear']
+__all__ = ['STORES', 'PAIR_MAX', 'RUNTIMES', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets', 'IntLinear',
+           'to_int', 'linear_bytes']
 
 # %% ../nbs/04f_runtime.ipynb #3b4206a6
 def has_onednn() -> bool:
     "Whether this torch has oneDNN's quantized linear (x86 builds)."
     return hasattr(torch.ops, 'onednn') and hasattr(torch.ops.onednn, 'qlinear_pointwise') and hasattr(torch.ops.onednn, 'qlinear_prepack')
 
-def unpack_int8(p: torch.Tensor) -> torch.Tensor:
-    "Packed symmetric int4 codes uint8 (..., m) -> int8 codes (..., 2m) in [-8, 7] (`pack_int4`'s inverse, no float copy)."
-    lo, hi = (p & 0xF).to(torch.int8) - 8, (p >> 4).to(torch.int8) - 8
+def unpack_int8(p: torch.Tensor, sym: bool = True) -> torch.Tensor:
+    "Packed int4 codes uint8 (..., m) -> int8 codes (..., 2m), [-8, 7] or [0, 15] (`pack_int4`'s inverse, no float copy)."
+    o = 8 if sym else 0
+    lo, hi = (p & 0xF).to(torch.int8) - o, (p >> 4).to(torch.int8) - o
     return torch.stack((lo, hi), -1).reshape(*p.shape[:-1], 2 * p.shape[-1])
 
 STORES = ('int8', 'int4')
@@ -83,10 +87,10 @@ def weight_offsets(q: torch.Tensor,        # (N, K) weight codes
                    z: torch.Tensor,        # (N, G, 1) their integer zero points
                    bits: int, sym: bool) -> tuple[torch.Tensor, torch.Tensor]:
     "Int8 codes c = q - o (N, K) and the corrections o - z (N, G): o = z unless q - z could leave int8 (8-bit asymmetric: o = 128)."
-    o = torch.full_like(z, 128.) if bits == 8 and not sym else z
-    G = z.shape[-2]
-    c = (q.float().reshape(q.shape[0], G, -1) - o).reshape(q.shape)
-    return c.to(torch.int8), (o - z)[..., 0]
+    z = z.round().to(torch.int16)                                              # zero points are integers (RoundSTE)
+    o = torch.full_like(z, 128) if bits == 8 and not sym else z
+    c = q.to(torch.int16).reshape(q.shape[0], z.shape[-2], -1) - o            # integers throughout: no float copy of the weight
+    return c.reshape(q.shape).to(torch.int8), (o - z)[..., 0].float()
 
 class IntLinear(nn.Module):
     "A frozen quantized linear computing with integer codes: y = s_x s_w sum_k (q_x - z_x)(q_w - z_w) + b, transform first."
@@ -112,19 +116,20 @@ class IntLinear(nn.Module):
         self.register_buffer('w_scale', s.float()[..., 0].contiguous())            # (N, Gw)
         self.register_buffer('w_off', woff.contiguous() if woff.any() else None)   # (N, Gw), None when c = q - z
         cs = c.reshape(N, K // self.seg, self.seg)
-        self.register_buffer('w_sum', cs.float().sum(-1).contiguous())             # (N, S): sum_k c per segment
+        self.register_buffer('w_sum', cs.sum(-1, dtype=torch.int32).float().contiguous())   # (N, S): sum_k c per segment
         self.weights = [IntWeight(cs[:, j], store) for j in range(cs.shape[1])]    # one GEMM per constant-scale segment
         self.bias = None if bias is None else nn.Parameter(bias.detach().float().clone(), requires_grad=False)
         self.transform = transform
 
     @classmethod
-    def from_quant(cls, l: QuantLinear, store: str = 'int8') -> 'IntLinear':
+    def from_quant(cls, l: QuantLinear, store: str = 'int8',
+                   codes: tuple | None = None) -> 'IntLinear':   # (q, s, z) of the weight; default: the layer's own
         "The integer twin of a frozen QuantLinear (same codes, same activation quantizer, same transform)."
-        if not isinstance(l, QuantLinear) or not l.frozen or l.codes is None:
+        if not isinstance(l, QuantLinear) or l.wq is None or (codes is None and (not l.frozen or l.codes is None)):
             raise ValueError("only a frozen QuantLinear with weight codes has an integer twin: quantize() or calibrate() the model first")
-        aq = l.aq
-        if aq is None: return cls(*l.codes, l.wq.bits, l.wq.sym, 16, bias=l.bias, transform=l.transform, store=store)
-        return cls(*l.codes, l.wq.bits, l.wq.sym, aq.bits, aq.sym, aq.group_size, float(aq.clip()), l.bias, l.transform, store)
+        codes, aq = codes or l.codes, l.aq
+        if aq is None: return cls(*codes, l.wq.bits, l.wq.sym, 16, bias=l.bias, transform=l.transform, store=store)
+        return cls(*codes, l.wq.bits, l.wq.sym, aq.bits, aq.sym, aq.group_size, float(aq.clip()), l.bias, l.transform, store)
 
     @property
     def nbytes(self) -> int:
@@ -164,3 +169,28 @@ class IntLinear(nn.Module):
     def extra_repr(self):
         return (f"in={self.in_features}, out={self.out_features}, w{self.w_bits}a{self.a_bits}, a_sym={self.a_sym}, "
                 f"segments={len(self.weights)}, store={self.weights[0].store}, bias={self.bias is not None}")
+
+# %% ../nbs/04f_runtime.ipynb #817e6392
+RUNTIMES = ('fake', 'int')    # simulated (float, the reference) | integer GEMMs
+
+def to_int(dllm: DLLM,                  # a quantized model (quantize / calibrate / load_quantized)
+           store: str = 'int8'          # weight codes kept as 'int8' (fastest) or packed 'int4' (smallest)
+           ) -> DLLM:
+    "Replace every frozen QuantLinear with weight codes by its IntLinear twin, in place."
+    if not hasattr(dllm, 'quant'): raise ValueError("this model is not quantized: quantize() or calibrate() it first")
+    if dllm.device.type != 'cpu': raise ValueError(f"the integer runtime runs on the CPU (oneDNN); the model is on {dllm.device}: "
+                                                   "use dllm.model.to('cpu') first, or the simulated runtime on a GPU")
+    for i in range(len(dllm.blocks)):
+        for r, l in block_linears(dllm, i).items():
+            if isinstance(l, QuantLinear) and l.codes is not None: set_block_linear(dllm, i, r, IntLinear.from_quant(l, store))
+    dllm.runtime = 'int'
+    return dllm
+
+def linear_bytes(dllm: DLLM) -> dict:
+    "Bytes of the block linears' weights as held in memory, against the same weights in fp16 and fp32."
+    held, n = 0, 0
+    for i in range(len(dllm.blocks)):
+        for l in block_linears(dllm, i).values():
+            n += l.in_features * l.out_features
+            held += l.nbytes if isinstance(l, IntLinear) else sum(t.numel() * t.element_size() for t in (l.weight, l.bias) if t is not None)
+    return dict(bytes=held, params=n, vs_fp16=held / (2 * n), vs_fp32=held / (4 * n))
