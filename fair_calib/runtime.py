@@ -192,5 +192,5 @@ def linear_bytes(dllm: DLLM) -> dict:
     for i in range(len(dllm.blocks)):
         for l in block_linears(dllm, i).values():
             n += l.in_features * l.out_features
-            held += l.nbytes if isinstance(l, IntLinear) else sum(t.numel() * t.element_size() for t in (l.weight, l.bias) if t is not None)
+            held += l.nbytes if hasattr(l, 'nbytes') else sum(t.numel() * t.element_size() for t in (l.weight, l.bias) if t is not None)
     return dict(bytes=held, params=n, vs_fp16=held / (2 * n), vs_fp32=held / (4 * n))
