@@ -6,7 +6,7 @@ Docs: https://fair-calib.github.io/fair-calib/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #4f05572b
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, resource, sys, time
 from pathlib import Path
 
 import torch
@@ -17,12 +17,13 @@ from .models import DLLM, load_dllm
 from .sampling import generate
 from .testbed import TESTBED_TASKS
 from .prior import PositionPrior, estimate_prior, load_prior
-from .quant import METHODS as QUANT_METHODS, QuantConfig, calibration_ids, quantize, save_quantized
+from .quant import METHODS as QUANT_METHODS, QuantConfig, calibration_ids, load_quantized, quantize, save_quantized
+from .runtime import RUNTIMES, STORES
 from .train import DOMAINS, read_domain
 
 # %% auto #0
 __all__ = ['ALL_METHODS', 'DEMO_METHODS', 'stage_one', 'quantize_model', 'texts_of', 'eval_record', 'format_table', 'plot_demo',
-           'demo', 'run_prior', 'run_quantize', 'run_eval', 'run_demo', 'main']
+           'demo', 'run_prior', 'run_quantize', 'run_eval', 'run_generate', 'run_demo', 'main']
 
 # %% ../nbs/08_cli.ipynb #6ebd5e33
 ALL_METHODS = QUANT_METHODS + CALIB_METHODS
@@ -241,6 +242,19 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument('--dtype', default=None, help='load full-precision models as bf16/fp16/fp32 (default: as stored)')
     ev.add_argument('--out', type=Path, required=True, help='JSON file to write')
 
+    gn = sub.add_parser('generate', help='generate text with a model; quantized checkpoints on integer GEMMs (CPU) or simulated',
+                        description="Greedy generation with the architecture's sampler. A quantized checkpoint (from `fair-calib quantize`) "
+                                    "runs on the integer runtime by default on the CPU. Prints the text, tokens per second and peak memory.")
+    gn.add_argument('--model', required=True, help=model_help + ', or a directory from `fair-calib quantize`')
+    gn.add_argument('--prompt', nargs='+', required=True, help='one or more prompts (generated as a batch)')
+    gn.add_argument('--gen-length', type=_positive, default=64)
+    gn.add_argument('--steps', type=_positive, default=None, help='sampler steps (default: gen-length)')
+    gn.add_argument('--runtime', choices=RUNTIMES, default=None, help="quantized models: 'int' (integer GEMMs, CPU; default there) or 'fake' (simulated)")
+    gn.add_argument('--store', choices=STORES, default='int8', help="integer runtime: weight codes as int8 (fastest) or packed int4 (smallest)")
+    gn.add_argument('--threads', type=_positive, default=None, help='torch threads (default: all cores)')
+    gn.add_argument('--device', default=None, help='cpu, cuda ... (default: cpu; the integer runtime needs the CPU)')
+    gn.add_argument('--dtype', default=None, help='full-precision models: bf16/fp16/fp32 (default: as stored)')
+
     d = sub.add_parser('demo', help='compare FP, RTN, QuaRot-GPTQ, FlatQuant and FAIR-Calib at W4A4 on a built-in model',
                        description='The methods on one calibration set of a built-in model, offline, in a few minutes: a table, demo.json, demo.png.')
     d.add_argument('--model', default='small-llada', help=model_help)
@@ -319,6 +333,29 @@ def run_eval(args) -> int:
     print(f'-> {args.out}')
     return 0
 
+def run_generate(args) -> int:
+    "`fair-calib generate`: the completions, then tokens/s, sampler steps/s and peak RSS."
+    if args.threads: torch.set_num_threads(args.threads)
+    path = Path(args.model).expanduser()
+    quantized = (path / 'quant.json').exists()
+    if args.runtime and not quantized:
+        raise ValueError(f"--runtime is for quantized checkpoints (from `fair-calib quantize`); {args.model} is a full-precision model")
+    on_cpu = torch.device(args.device or 'cpu').type == 'cpu'
+    runtime = args.runtime or ('int' if on_cpu else 'fake')
+    m = (load_quantized(path, device=args.device, runtime=runtime, store=args.store) if quantized
+         else load_dllm(args.model, dtype=args.dtype, device=args.device))
+    if m.tokenizer is None: raise ValueError(f"{args.model} has no tokenizer: generate from token ids with fair_calib.sampling.generate")
+    ids = [m.tokenizer(t, add_special_tokens=False)['input_ids'] for t in args.prompt]
+    sk = sampler_for(m.arch, args.gen_length, args.steps)
+    t0 = time.perf_counter()
+    out = generate(m, ids, **sk)[:, -args.gen_length:]                               # (B, G)
+    dt = time.perf_counter() - t0
+    for prompt, row in zip(args.prompt, out.tolist()): print(prompt + m.tokenizer.decode(row, skip_special_tokens=True))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024                 # KiB on Linux -> MiB
+    print(f"[{runtime if quantized else 'full precision'}] {len(ids) * args.gen_length / dt:.1f} tokens/s, "
+          f"{sk['steps'] / dt:.2f} sampler steps/s, {dt:.2f} s, peak RSS {peak:.0f} MiB, {torch.get_num_threads()} threads")
+    return 0
+
 def run_demo(args) -> int:
     "`fair-calib demo`."
     demo(args.model, tuple(args.methods), args.bits, args.n_calib, args.epochs, out=args.out, seed=args.seed)
@@ -327,7 +364,7 @@ def run_demo(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fair-calib` command."
     args = _parser().parse_args(argv)
-    run = dict(quantize=run_quantize, prior=run_prior, eval=run_eval, demo=run_demo)[args.command]
+    run = dict(quantize=run_quantize, prior=run_prior, eval=run_eval, generate=run_generate, demo=run_demo)[args.command]
     try: return run(args) or 0
     except (ValueError, FileNotFoundError, TypeError, FloatingPointError) as e:
         print(f'fair-calib {args.command}: error: {e}', file=sys.stderr)
