@@ -23,7 +23,7 @@ from .train import DOMAINS, read_domain
 
 # %% auto #0
 __all__ = ['ALL_METHODS', 'DEMO_METHODS', 'stage_one', 'quantize_model', 'texts_of', 'eval_record', 'format_table', 'plot_demo',
-           'demo', 'run_prior', 'run_quantize', 'run_eval', 'run_generate', 'run_demo', 'main']
+           'demo', 'run_prior', 'run_quantize', 'run_eval', 'peak_rss_mib', 'run_generate', 'run_demo', 'main']
 
 # %% ../nbs/08_cli.ipynb #6ebd5e33
 ALL_METHODS = QUANT_METHODS + CALIB_METHODS
@@ -333,6 +333,11 @@ def run_eval(args) -> int:
     print(f'-> {args.out}')
     return 0
 
+def peak_rss_mib() -> float:
+    "This process's peak resident memory in MiB: VmHWM (Linux; reset at exec, unlike ru_maxrss, which inherits the parent's)."
+    try: return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
+    except (OSError, StopIteration): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 def run_generate(args) -> int:
     "`fair-calib generate`: the completions, then tokens/s, sampler steps/s and peak RSS."
     if args.threads: torch.set_num_threads(args.threads)
@@ -351,7 +356,7 @@ def run_generate(args) -> int:
     out = generate(m, ids, **sk)[:, -args.gen_length:]                               # (B, G)
     dt = time.perf_counter() - t0
     for prompt, row in zip(args.prompt, out.tolist()): print(prompt + m.tokenizer.decode(row, skip_special_tokens=True))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024                 # KiB on Linux -> MiB
+    peak = peak_rss_mib()
     print(f"[{runtime if quantized else 'full precision'}] {len(ids) * args.gen_length / dt:.1f} tokens/s, "
           f"{sk['steps'] / dt:.2f} sampler steps/s, {dt:.2f} s, peak RSS {peak:.0f} MiB, {torch.get_num_threads()} threads")
     return 0

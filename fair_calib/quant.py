@@ -18,7 +18,7 @@ from .gptq import gptq, gptq_blocks                      # gptq: re-exported (pu
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
-from .runtime import RUNTIMES, IntLinear, unpack_int8
+from .runtime import RUNTIMES, IntLinear, share_inputs, unpack_int8
 
 # %% auto #0
 __all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
@@ -168,6 +168,7 @@ def load_quantized(path: str | Path,
             z = p['zeros'].float() if 'zeros' in p else torch.zeros_like(p['scales'])
             if runtime == 'int': set_block_linear(dllm, i, r, IntLinear.from_quant(l, store, codes=(q, p['scales'], z)))
             else: l.set_codes(q.float(), p['scales'], z)
+    if runtime == 'int': share_inputs(dllm)                                 # q/k/v and gate/up quantize their input once
     model.to(device or 'cpu').eval().requires_grad_(False)
     dllm.tokenizer, dllm.quant, dllm.runtime = _load_tokenizer(path), {k: v for k, v in info.items() if k != 'linears'}, runtime
     return dllm

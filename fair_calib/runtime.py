@@ -7,6 +7,7 @@ Docs: https://fair-calib.github.io/fair-calib/runtime.html.md"""
 # %% ../nbs/04f_runtime.ipynb #d4c8307d
 from __future__ import annotations
 import math
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -17,8 +18,8 @@ from .models import DLLM, block_linears, set_block_linear
 
 
 # %% auto #0
-__all__ = ['STORES', 'PAIR_MAX', 'RUNTIMES', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets', 'IntLinear',
-           'to_int', 'linear_bytes']
+__all__ = ['STORES', 'PAIR_MAX', 'RUNTIMES', 'READERS', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets',
+           'SharedInput', 'IntLinear', 'to_int', 'share_inputs', 'linear_bytes']
 
 # %% ../nbs/04f_runtime.ipynb #3b4206a6
 def has_onednn() -> bool:
@@ -92,6 +93,18 @@ def weight_offsets(q: torch.Tensor,        # (N, K) weight codes
     c = q.to(torch.int16).reshape(q.shape[0], z.shape[-2], -1) - o            # integers throughout: no float copy of the weight
     return c.reshape(q.shape).to(torch.int8), (o - z)[..., 0].float()
 
+class SharedInput:
+    "One input's activation codes, computed by the first of the linears reading it and reused by the others."
+    def __init__(self, readers: int):                  # how many linears read it per forward
+        self.readers, self.key, self.value, self.left = readers, None, None, 0
+
+    def get(self, x: torch.Tensor, compute: Callable) -> tuple:
+        if self.key is None or self.key[0] is not x or self.key[1] != x._version:   # another tensor, or x changed in place
+            self.value, self.key, self.left = compute(x), (x, x._version), self.readers
+        value, self.left = self.value, self.left - 1
+        if self.left == 0: self.key = self.value = None                             # every reader served: free the codes
+        return value
+
 class IntLinear(nn.Module):
     "A frozen quantized linear computing with integer codes: y = s_x s_w sum_k (q_x - z_x)(q_w - z_w) + b, transform first."
     def __init__(self, q: torch.Tensor,            # (N, K) weight codes, as in QuantLinear.codes
@@ -120,6 +133,7 @@ class IntLinear(nn.Module):
         self.weights = [IntWeight(cs[:, j], store) for j in range(cs.shape[1])]    # one GEMM per constant-scale segment
         self.bias = None if bias is None else nn.Parameter(bias.detach().float().clone(), requires_grad=False)
         self.transform = transform
+        self.shared: SharedInput | None = None                                     # set by share_inputs
 
     @classmethod
     def from_quant(cls, l: QuantLinear, store: str = 'int8',
@@ -145,13 +159,24 @@ class IntLinear(nn.Module):
         if self.w_off is not None: cg = cg + self.w_off[..., None]
         return (cg * self.w_scale[..., None]).reshape(c.shape)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:     # (..., K) -> (..., N)
+    def act_key(self) -> tuple:
+        "What the input's codes depend on: linears with equal keys reading one tensor can share them."
+        return id(self.transform), self.a_bits, self.a_sym, self.a_group, self.a_clip
+
+    def act_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        "Float codes, uint8 codes (shifted into [0, 2^b)), scales and zero points of the transformed input: the simulation's codes."
         if self.transform is not None: x = self.transform(x)
-        if self.a_bits == 16: return F.linear(x, self.dequantized().to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
-        qx, sx, zx = quantize_codes(x, self.a_bits, self.a_sym, self.a_group, self.a_clip)   # the simulation's codes
+        qx, sx, zx = quantize_codes(x, self.a_bits, self.a_sym, self.a_group, self.a_clip)
+        return qx, (qx - qrange(self.a_bits, self.a_sym)[0]).to(torch.uint8), sx, zx
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:     # (..., K) -> (..., N)
+        if self.a_bits == 16:
+            if self.transform is not None: x = self.transform(x)
+            return F.linear(x, self.dequantized().to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
+        qx, u, sx, zx = self.act_codes(x) if self.shared is None else self.shared.get(x, self.act_codes)
         lo = qrange(self.a_bits, self.a_sym)[0]
         S, lead = len(self.weights), x.shape[:-1]
-        u = (qx - lo).to(torch.uint8).reshape(*lead, S, self.seg)                         # in [0, 2^b): uint8
+        u = u.reshape(*lead, S, self.seg)
         ga, gw = self.in_features // sx.shape[-2], self.in_features // self.w_scale.shape[1]
         y = None
         for j, w in enumerate(self.weights):
@@ -183,8 +208,24 @@ def to_int(dllm: DLLM,                  # a quantized model (quantize / calibrat
     for i in range(len(dllm.blocks)):
         for r, l in block_linears(dllm, i).items():
             if isinstance(l, QuantLinear) and l.codes is not None: set_block_linear(dllm, i, r, IntLinear.from_quant(l, store))
+    share_inputs(dllm)
     dllm.runtime = 'int'
     return dllm
+
+READERS = (('q', 'k', 'v'), ('gate', 'up'))     # linears of a block that read one input
+
+def share_inputs(dllm: DLLM) -> int:
+    "Let the integer linears that read one input with one transform and quantizer (q/k/v, gate/up) quantize it once; how many groups."
+    n = 0
+    for i in range(len(dllm.blocks)):
+        L = block_linears(dllm, i)
+        for roles in READERS:
+            ls = [L[r] for r in roles]
+            if all(hasattr(l, 'act_key') and l.a_bits < 16 for l in ls) and len({l.act_key() for l in ls}) == 1:
+                s = SharedInput(len(ls))
+                for l in ls: l.shared = s
+                n += 1
+    return n
 
 def linear_bytes(dllm: DLLM) -> dict:
     "Bytes of the block linears' weights as held in memory, against the same weights in fp16 and fp32."

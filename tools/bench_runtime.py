@@ -1,7 +1,7 @@
 """The integer runtime against float, side by side in one run on this CPU: one LLaDA-8B-shaped and one Dream-7B-shaped
 block (random weights, a 256-token canvas, batch 1 and 4), time per forward in fp32, bf16, the simulated W4A4 model,
 W8A8-int, W4A4-int (RTN, QuaRot's online Hadamard, FlatQuant's Kronecker transforms; int8 or packed int4 codes) and
-W4A16; the bytes of the linear weights; the online transforms' share of the block's time; and the built-in small
+W4A16 (and, for one GEMM, torch's int4 weight-only kernel against dequantizing); the bytes of the linear weights; the online transforms' share of the block's time; and the built-in small
 models end to end (`fair-calib generate`: tokens/s, sampler steps/s and peak RSS, each in its own process). Run it on
 an otherwise idle machine. Writes results/runtime.jsonl (resumable), which nbs/04f_runtime.ipynb shows.
 
@@ -116,6 +116,23 @@ def bench_models(out: Path, done: set, threads: int):
                 print(f"{key}: {row['tokens_per_s']:.1f} tokens/s, {row['steps_per_s']:.2f} steps/s, peak RSS {row['peak_rss_mib']} MiB", flush=True)
 
 
+def bench_w4a16_kernels(out: Path, done: set, threads: int):
+    "W4A16 two ways at one LLaDA-8B GEMM (256 x 4096 x 4096): torch's int4 weight-only CPU kernel vs dequantize + fp32 GEMM."
+    key = 'gemm/w4a16/256x4096x4096'
+    if key in done or not hasattr(torch.ops.aten, '_weight_int4pack_mm_for_cpu'): return
+    M, K, N, g = 256, 4096, 4096, 128
+    x, codes = torch.randn(M, K), torch.randint(0, 16, (N, K), dtype=torch.int32)
+    scale_zero = torch.rand(K // g, N, 2)
+    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 1)
+    t_kernel = timed(lambda: torch.ops.aten._weight_int4pack_mm_for_cpu(x, packed, g, scale_zero), 1, warmup=False)
+    c8 = codes.to(torch.int8) - 8
+    s = torch.rand(N, 1)
+    t_deq = timed(lambda: x @ (c8.float() * s).T, 3)
+    row = dict(key=key, kind='gemm', int4pack_seconds=t_kernel, dequant_fp32_seconds=t_deq, threads=threads)
+    append_row(out, row); done.add(key)
+    print(f"{key}: int4 weight-only kernel {t_kernel:.3f} s, dequantize + fp32 {t_deq:.3f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--threads', type=int, default=2)
@@ -130,6 +147,7 @@ def main():
         done.add('machine')
     bench_blocks(a.out, done, a.repeats, a.threads)
     bench_models(a.out, done, a.threads)
+    bench_w4a16_kernels(a.out, done, a.threads)
 
 
 if __name__ == '__main__': main()
