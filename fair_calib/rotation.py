@@ -81,12 +81,21 @@ def fwht(x: torch.Tensor) -> torch.Tensor:
         h *= 2
     return y.reshape(x.shape)
 
+@lru_cache(maxsize=None)
+def _sylvester(p: int) -> torch.Tensor:
+    "Sylvester's H_p (p a power of two), float64: H_2p = H_2 kron H_p."
+    H = torch.ones(1, 1, dtype=torch.float64)
+    while H.shape[0] < p: H = torch.cat([torch.cat([H, H], 1), torch.cat([H, -H], 1)], 0)
+    return H
+
 def hadamard_transform(x: torch.Tensor) -> torch.Tensor:
     "x @ H_n / sqrt(n) along the last dim (n = x.shape[-1]), orthonormal, without forming H_n."
     n = x.shape[-1]
     m, p = hadamard_factors(n)
-    y = fwht(x.reshape(*x.shape[:-1], m, p))                       # X H_p
-    if m > 1: y = torch.einsum('ik,...il->...kl', _hadamard_cached(m).to(x.dtype).to(x.device), y)   # H_m^T X H_p
+    a = 1 << ((p.bit_length() - 1) // 2)                          # H_p = H_a kron H_b, a <= b
+    Ha, Hb = (_sylvester(k).to(x.dtype).to(x.device) for k in (a, p // a))
+    y = Ha @ (x.reshape(*x.shape[:-1], m, a, p // a) @ Hb)         # each row of X: H_a Y H_b = its X H_p
+    if m > 1: y = torch.einsum('ik,...iab->...kab', _hadamard_cached(m).to(x.dtype).to(x.device), y)   # H_m^T X H_p
     return y.reshape(x.shape) / math.sqrt(n)
 
 # %% ../nbs/04c_rotation.ipynb #c185025d
