@@ -18,7 +18,7 @@ from .gptq import gptq, gptq_blocks                      # gptq: re-exported (pu
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
-from .runtime import RUNTIMES, IntLinear, share_inputs, unpack_int8
+from .runtime import READERS, RUNTIMES, IntLinear, share_inputs, unpack_int8
 
 # %% auto #0
 __all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
@@ -133,6 +133,18 @@ def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = 
     if dllm.tokenizer is not None: dllm.tokenizer.save_pretrained(path)
     return path
 
+def _same_transform(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return type(a) is type(b) and a.extra_repr() == b.extra_repr() and sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+def _reshare_transforms(dllm: DLLM, i: int):
+    "Linears of block i that read one input and were saved with equal transforms (q/k/v, gate/up) share one again, as calibrated."
+    L = block_linears(dllm, i)
+    for roles in READERS:
+        t0 = L[roles[0]].transform
+        if t0 is not None and all(L[r].transform is not None and _same_transform(L[r].transform, t0) for r in roles[1:]):
+            for r in roles[1:]: L[r].transform = t0
+
 def load_quantized(path: str | Path,
                    device: torch.device | str | None = None,
                    runtime: str = 'fake',          # 'fake': simulated QuantLinears (any device); 'int': integer GEMMs (CPU, 04f)
@@ -158,6 +170,7 @@ def load_quantized(path: str | Path,
     for pre in qparts: sd[f'{pre}.weight'] = torch.empty(model.get_submodule(pre).weight.shape, dtype=dtype, device='meta')   # set below
     missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
     if missing or unexpected: raise ValueError(f"{path}/model.safetensors does not fit its config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    for i in range(len(dllm.blocks)): _reshare_transforms(dllm, i)
     for i in range(len(dllm.blocks)):
         for r, l in block_linears(dllm, i).items():
             if hasattr(l.transform, 'fold'): l.transform.fold()          # learned transforms: fixed matrices

@@ -133,7 +133,8 @@ class IntLinear(nn.Module):
         self.weights = [IntWeight(cs[:, j], store) for j in range(cs.shape[1])]    # one GEMM per constant-scale segment
         self.bias = None if bias is None else nn.Parameter(bias.detach().float().clone(), requires_grad=False)
         self.transform = transform
-        self.shared: SharedInput | None = None                                     # set by share_inputs
+        self.shared: SharedInput | None = None                                     # the input's codes, shared (share_inputs)
+        self.shared_t: SharedInput | None = None                                   # or only its transform, shared
 
     @classmethod
     def from_quant(cls, l: QuantLinear, store: str = 'int8',
@@ -165,7 +166,7 @@ class IntLinear(nn.Module):
 
     def act_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         "Float codes, uint8 codes (shifted into [0, 2^b)), scales and zero points of the transformed input: the simulation's codes."
-        if self.transform is not None: x = self.transform(x)
+        if self.transform is not None: x = self.transform(x) if self.shared_t is None else self.shared_t.get(x, self.transform)
         qx, sx, zx = quantize_codes(x, self.a_bits, self.a_sym, self.a_group, self.a_clip)
         return qx, (qx - qrange(self.a_bits, self.a_sym)[0]).to(torch.uint8), sx, zx
 
@@ -215,15 +216,20 @@ def to_int(dllm: DLLM,                  # a quantized model (quantize / calibrat
 READERS = (('q', 'k', 'v'), ('gate', 'up'))     # linears of a block that read one input
 
 def share_inputs(dllm: DLLM) -> int:
-    "Let the integer linears that read one input with one transform and quantizer (q/k/v, gate/up) quantize it once; how many groups."
+    "Integer linears reading one input (q/k/v, gate/up) quantize it once if their quantizers agree, else transform it once; how many groups."
     n = 0
     for i in range(len(dllm.blocks)):
         L = block_linears(dllm, i)
         for roles in READERS:
             ls = [L[r] for r in roles]
-            if all(hasattr(l, 'act_key') and l.a_bits < 16 for l in ls) and len({l.act_key() for l in ls}) == 1:
+            if not all(hasattr(l, 'act_key') and l.a_bits < 16 for l in ls): continue
+            if len({l.act_key() for l in ls}) == 1:                                # same transform, same quantizer
                 s = SharedInput(len(ls))
                 for l in ls: l.shared = s
+                n += 1
+            elif ls[0].transform is not None and all(l.transform is ls[0].transform for l in ls):   # learned clips differ
+                s = SharedInput(len(ls))
+                for l in ls: l.shared_t = s
                 n += 1
     return n
 
