@@ -8,6 +8,7 @@ Docs: https://fair-calib.github.io/fair-calib/quantizer.html.md"""
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from typing import Iterable
 
 import torch
 import torch.nn as nn
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['check_bits', 'qrange', 'grouped', 'RoundSTE', 'quant_params', 'quantize_codes', 'dequantize', 'fake_quant',
-           'pack_int4', 'unpack_int4', 'QuantConfig', 'WeightQuantizer', 'ActQuantizer', 'QuantLinear']
+           'pack_int4', 'unpack_int4', 'QuantConfig', 'WeightQuantizer', 'ActQuantizer', 'rescale', 'QuantLinear']
 
 # %% ../nbs/04a_quantizer.ipynb #aa74a6f6
 def check_bits(bits: int, what: str = 'bits'):
@@ -180,6 +181,19 @@ class ActQuantizer(nn.Module):
     def extra_repr(self): return f"bits={self.bits}, sym={self.sym}, group={self.group_size}, clip={'learnable' if self.clip_logit is not None else self.clip_ratio}"
 
 # %% ../nbs/04a_quantizer.ipynb #7d5550b2
+def rescale(sums: Iterable[torch.Tensor],    # per segment j: the exact integer sums (..., N)
+            S: int,                           # number of segments
+            sx: torch.Tensor,                 # (..., Ga, 1) activation scales
+            sw: torch.Tensor,                 # (N, Gw) weight scales
+            bias: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    "y = sum_j a_j s_x,j s_w,j + b, multiplied and added in this order: the simulation and the integer runtime (04f) round alike."
+    Ga, Gw, y = sx.shape[-2], sw.shape[-1], None
+    for j, a in enumerate(sums):
+        t = a * sx[..., j * Ga // S, :] * sw[:, j * Gw // S]
+        y = t if y is None else y + t
+    if bias is not None: y = y + bias.float()
+    return y.to(dtype)
+
 class QuantLinear(nn.Module):
     "nn.Linear with an input transform, an activation quantizer and a weight quantizer: y = Qa(x T) Qw(W T^-T)^T + b."
     def __init__(self, linear: nn.Linear,                  # the layer to replace (its weight and bias are copied)
@@ -227,12 +241,7 @@ class QuantLinear(nn.Module):
         xt = (grouped(qx, K // Ga) - zx).reshape(*x.shape[:-1], K // seg, seg)  # (..., S, seg) integers q_x - z_x
         wt = (grouped(q, K // Gw) - z).reshape(N, K // seg, seg)                # (N, S, seg) integers q_w - z_w
         acc = F.linear(xt[..., 0, :], wt[:, 0])[..., None, :] if K == seg else torch.einsum('...sk,nsk->...sn', xt, wt)   # (..., S, N), exact
-        y = None
-        for j in range(K // seg):
-            t = acc[..., j, :] * sx[..., j * seg * Ga // K, :] * s[:, j * seg * Gw // K, 0]
-            y = t if y is None else y + t
-        if self.bias is not None: y = y + self.bias.float()
-        return y.to(x.dtype)
+        return rescale(acc.unbind(-2), K // seg, sx, s[..., 0], self.bias, x.dtype)
 
     @torch.no_grad()
     def set_codes(self, q: torch.Tensor, s: torch.Tensor, z: torch.Tensor):

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .quantizer import QuantLinear, check_bits, grouped, pack_int4, qrange, quantize_codes
+from .quantizer import QuantLinear, check_bits, grouped, pack_int4, qrange, quantize_codes, rescale
 from .models import DLLM, block_linears, set_block_linear
 
 
@@ -179,18 +179,16 @@ class IntLinear(nn.Module):
         S, lead = len(self.weights), x.shape[:-1]
         u = u.reshape(*lead, S, self.seg)
         ga, gw = self.in_features // sx.shape[-2], self.in_features // self.w_scale.shape[1]
-        y = None
-        for j, w in enumerate(self.weights):
-            acc = int_gemm(u[..., j, :] if S == 1 else u[..., j, :].contiguous(), -lo, w)   # (..., N), exact
-            zj, sj = zx[..., j * self.seg // ga, :], sx[..., j * self.seg // ga, :]       # (..., 1)
-            if not self.a_sym: acc = acc - zj * self.w_sum[:, j]
-            if self.w_off is not None:
-                xs = (qx.reshape(*lead, S, self.seg)[..., j, :] - zj).sum(-1, keepdim=True)
-                acc = acc + xs * self.w_off[:, j * self.seg // gw]
-            t = acc * sj * self.w_scale[:, j * self.seg // gw]
-            y = t if y is None else y + t
-        if self.bias is not None: y = y + self.bias
-        return y.to(x.dtype)
+        def sums():                                                                       # per segment: exact integers
+            for j, w in enumerate(self.weights):
+                acc = int_gemm(u[..., j, :] if S == 1 else u[..., j, :].contiguous(), -lo, w)   # (..., N)
+                zj = zx[..., j * self.seg // ga, :]                                       # (..., 1)
+                if not self.a_sym: acc = acc - zj * self.w_sum[:, j]
+                if self.w_off is not None:
+                    xs = (qx.reshape(*lead, S, self.seg)[..., j, :] - zj).sum(-1, keepdim=True)
+                    acc = acc + xs * self.w_off[:, j * self.seg // gw]
+                yield acc
+        return rescale(sums(), S, sx, self.w_scale, self.bias, x.dtype)                  # as the simulation rounds
 
     def extra_repr(self):
         return (f"in={self.in_features}, out={self.out_features}, w{self.w_bits}a{self.a_bits}, a_sym={self.a_sym}, "
