@@ -18,7 +18,7 @@ from .gptq import gptq, gptq_blocks                      # gptq: re-exported (pu
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
-from .runtime import READERS, RUNTIMES, IntLinear, share_inputs, unpack_int8
+from .runtime import READERS, RUNTIMES, IntLinear, share_inputs
 
 # %% auto #0
 __all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
@@ -177,7 +177,7 @@ def load_quantized(path: str | Path,
             pre = _linear_path(dllm, i, r)
             if pre not in qparts: l.frozen = True; continue               # a 16-bit weight, loaded as is
             p, meta = qparts[pre], info['linears'][pre]
-            q = unpack_int8(p['qweight'], meta['sym']) if meta['bits'] == 4 else p['qweight']       # integer codes
+            q = unpack_int4(p['qweight'], meta['sym'], torch.int8) if meta['bits'] == 4 else p['qweight']       # integer codes
             z = p['zeros'].float() if 'zeros' in p else torch.zeros_like(p['scales'])
             if runtime == 'int': set_block_linear(dllm, i, r, IntLinear.from_quant(l, store, codes=(q, p['scales'], z)))
             else: l.set_codes(q.float(), p['scales'], z)

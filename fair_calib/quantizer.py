@@ -93,11 +93,11 @@ def pack_int4(q: torch.Tensor, sym: bool) -> torch.Tensor:
     u = u.to(torch.uint8)
     return u[..., 0::2] | (u[..., 1::2] << 4)
 
-def unpack_int4(p: torch.Tensor, sym: bool) -> torch.Tensor:
-    "uint8 (..., m) -> codes (..., 2m) as float32 (the inverse of `pack_int4`)."
-    lo, hi = (p & 0xF).to(torch.int16), (p >> 4).to(torch.int16)
-    q = torch.stack((lo, hi), -1).reshape(*p.shape[:-1], 2 * p.shape[-1])
-    return (q - (8 if sym else 0)).float()
+def unpack_int4(p: torch.Tensor, sym: bool, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    "uint8 (..., m) -> codes (..., 2m) as `dtype` (the inverse of `pack_int4`; torch.int8 makes no float copy)."
+    o = 8 if sym else 0
+    lo, hi = (p & 0xF).to(torch.int8) - o, (p >> 4).to(torch.int8) - o
+    return torch.stack((lo, hi), -1).reshape(*p.shape[:-1], 2 * p.shape[-1]).to(dtype)
 
 # %% ../nbs/04a_quantizer.ipynb #07b5fb55
 @dataclass(frozen=True)

@@ -13,24 +13,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .quantizer import QuantLinear, check_bits, grouped, pack_int4, qrange, quantize_codes, rescale
+from .quantizer import QuantLinear, check_bits, dequantize, grouped, pack_int4, qrange, quantize_codes, rescale, unpack_int4
 from .models import DLLM, block_linears, set_block_linear
 
 
 # %% auto #0
-__all__ = ['STORES', 'PAIR_MAX', 'RUNTIMES', 'READERS', 'has_onednn', 'unpack_int8', 'IntWeight', 'int_gemm', 'weight_offsets',
-           'SharedInput', 'IntLinear', 'to_int', 'share_inputs', 'linear_bytes']
+__all__ = ['STORES', 'PAIR_MAX', 'RUNTIMES', 'READERS', 'has_onednn', 'IntWeight', 'int_gemm', 'weight_offsets', 'SharedInput',
+           'IntLinear', 'to_int', 'share_inputs', 'linear_bytes']
 
 # %% ../nbs/04f_runtime.ipynb #3b4206a6
 def has_onednn() -> bool:
     "Whether this torch has oneDNN's quantized linear (x86 builds)."
     return hasattr(torch.ops, 'onednn') and hasattr(torch.ops.onednn, 'qlinear_pointwise') and hasattr(torch.ops.onednn, 'qlinear_prepack')
-
-def unpack_int8(p: torch.Tensor, sym: bool = True) -> torch.Tensor:
-    "Packed int4 codes uint8 (..., m) -> int8 codes (..., 2m), [-8, 7] or [0, 15] (`pack_int4`'s inverse, no float copy)."
-    o = 8 if sym else 0
-    lo, hi = (p & 0xF).to(torch.int8) - o, (p >> 4).to(torch.int8) - o
-    return torch.stack((lo, hi), -1).reshape(*p.shape[:-1], 2 * p.shape[-1])
 
 STORES = ('int8', 'int4')
 
@@ -53,7 +47,7 @@ class IntWeight:
 
     @property
     def codes(self) -> torch.Tensor:                  # (N, K) int8
-        if self.store == 'int4': return unpack_int8(self.data)
+        if self.store == 'int4': return unpack_int4(self.data, True, torch.int8)
         return self.data.to_dense().T if self.data.is_mkldnn else self.data
 
     def packed(self) -> torch.Tensor | None:
@@ -154,11 +148,9 @@ class IntLinear(nn.Module):
 
     def dequantized(self) -> torch.Tensor:
         "The float weight s_w (q_w - z_w) (N, K) (for weight-only layers and inspection)."
-        c = torch.cat([w.codes for w in self.weights], 1).float()
-        Gw = self.w_scale.shape[1]
-        cg = c.reshape(self.out_features, Gw, -1)
-        if self.w_off is not None: cg = cg + self.w_off[..., None]
-        return (cg * self.w_scale[..., None]).reshape(c.shape)
+        c = torch.cat([w.codes for w in self.weights], 1).float()                 # q - o, and o - z = w_off
+        z = torch.zeros_like(self.w_scale) if self.w_off is None else -self.w_off
+        return dequantize(c, self.w_scale[..., None], z[..., None])
 
     def act_key(self) -> tuple:
         "What the input's codes depend on: linears with equal keys reading one tensor can share them."
