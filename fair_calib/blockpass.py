@@ -6,6 +6,7 @@ Docs: https://fair-calib.github.io/fair-calib/blockpass.html.md"""
 
 # %% ../nbs/04_blockpass.ipynb #5bbca3e8
 from __future__ import annotations
+import copy
 from typing import Callable
 
 import torch
@@ -14,7 +15,7 @@ import torch.nn as nn
 from .models import DLLM
 
 # %% auto #0
-__all__ = ['block_inputs', 'run_block', 'capture']
+__all__ = ['block_inputs', 'block_home', 'run_block', 'capture', 'shell']
 
 # %% ../nbs/04_blockpass.ipynb #11118f7b
 @torch.no_grad()
@@ -28,15 +29,23 @@ def block_inputs(dllm: DLLM, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     cos, sin = dllm.model.rope(dllm.positions(ids[:1]))
     return dllm.model.embed(ids), cos, sin
 
+def block_home(block: nn.Module) -> tuple[torch.device, torch.dtype]:
+    "The device and floating dtype a block computes in (those of its first floating parameter or buffer)."
+    t = next((t for t in [*block.parameters(), *block.buffers()] if t.is_floating_point()), None)
+    if t is None: raise ValueError(f"the {type(block).__name__} has no floating-point parameters to tell its device and dtype")
+    return t.device, t.dtype
+
 @torch.no_grad()
 def run_block(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, batch_size: int = 8,
               before_batch: Callable[[slice], None] | None = None) -> torch.Tensor:
-    "The block's outputs (N, L, D) for inputs h, `batch_size` sequences at a time."
+    "The block's outputs (N, L, D) for inputs h, `batch_size` sequences at a time, stored like h (its device and dtype)."
+    dev, dt = block_home(block)
+    cos, sin = cos.to(dev), sin.to(dev)
     out = torch.empty_like(h)
     for b in range(0, len(h), batch_size):
         sl = slice(b, b + batch_size)
         if before_batch: before_batch(sl)
-        out[sl] = block(h[sl], cos, sin)
+        out[sl] = block(h[sl].to(dev, dt), cos, sin).to(h.dtype)        # a batch moves to the block, the result back
     return out
 
 @torch.no_grad()
@@ -54,3 +63,10 @@ def capture(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Ten
     try: return run_block(block, h, cos, sin, batch_size, before_batch=lambda sl: cur.__setitem__('sl', sl))
     finally:
         for x in hs: x.remove()
+
+# %% ../nbs/04_blockpass.ipynb #bde8469e
+def shell(dllm: DLLM) -> DLLM:
+    "A new DLLM sharing every parameter, buffer and block with `dllm`: replace its blocks one by one (no copy of the model)."
+    memo = {id(t): t for t in [*dllm.model.parameters(), *dllm.model.buffers()]}
+    memo.update({id(b): b for b in dllm.blocks})
+    return DLLM(copy.deepcopy(dllm.model, memo), dllm.tokenizer, dllm.name)

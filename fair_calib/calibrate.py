@@ -16,9 +16,9 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .flatquant import TRANSFORM_OF, KronTransform, add_block_transforms
-from .blockpass import block_inputs, capture, run_block
+from .blockpass import block_home, block_inputs, capture, run_block, shell
 from .gptq import gptq_block
-from .models import DLLM, block_linears
+from .models import _DTYPES, DLLM, LINEARS, block_linears
 from .prior import PositionPrior
 from .quant import _check_calib
 from .quantizer import QuantConfig, QuantLinear
@@ -51,6 +51,8 @@ class CalibConfig:
     seed: int = 0                   # masking and batch order
     states: str = 'masked'          # calibration states: 'masked' (sampler_states) or 'rollout' (05b_states.rollout_states)
     per_prompt: int = 1             # 'rollout': states per calibration prompt, at distinct sampled steps
+    act_dtype: str = 'model'        # storage of the calibration activations: 'model' (its dtype: bf16 halves them) or 'float32'
+    recompute: bool = True          # recompute each linear's weight path in backward: one layer's copies in memory, not a block's
 
     def __post_init__(self):
         for k in ('epochs', 'batch_size', 'forward_batch', 'gen_length'):
@@ -61,6 +63,8 @@ class CalibConfig:
             raise ValueError(f"block_length={self.block_length} must divide gen_length={self.gen_length}")
         if not 0 <= self.smooth_alpha <= 1: raise ValueError(f"smooth_alpha={self.smooth_alpha} must be in [0, 1]")
         if self.states not in STATES: raise ValueError(f"states={self.states!r}: choose one of {STATES}")
+        if self.act_dtype != 'model' and self.act_dtype not in _DTYPES:
+            raise ValueError(f"act_dtype={self.act_dtype!r}: choose 'model' or one of {sorted(_DTYPES)}")
         if not 1 <= self.per_prompt <= self.gen_length:
             raise ValueError(f"per_prompt={self.per_prompt} must be in [1, gen_length={self.gen_length}] (one state per sampler step at most)")
 
@@ -119,7 +123,7 @@ def _params(lins: dict[str, QuantLinear]) -> tuple[list[nn.Parameter], list[nn.P
 def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 w: torch.Tensor | None,                      # (N, L) position weights, None: plain MSE
                 params: tuple[list, list],                   # (transform params, clipping params)
-                cfg: CalibConfig, seed: int, progress: bool = False) -> dict:
+                cfg: CalibConfig, seed: int, progress: bool = False, what: str = 'the block') -> dict:
     "Minimise the block's weighted output error over its quantizer parameters: {before, epochs (running means), after}."
     tp, cp = params
     groups = [dict(params=tp, lr=cfg.lr)] + ([dict(params=cp, lr=cfg.clip_lr)] if cp else [])
@@ -129,7 +133,10 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
     r = cfg.lr_min_ratio
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: r + (1 - r) * 0.5 * (1 + math.cos(math.pi * k / total)))
     g = torch.Generator().manual_seed(seed)
-    def loss_of(idx) -> torch.Tensor: return block_loss(block(h[idx], cos, sin), target[idx], None if w is None else w[idx])
+    dev, dt = block_home(block)                                   # h, target, w may be stored elsewhere (CPU, 16 bits)
+    cos, sin = cos.to(dev), sin.to(dev)
+    def loss_of(idx) -> torch.Tensor:
+        return block_loss(block(h[idx].to(dev, dt), cos, sin), target[idx].to(dev), None if w is None else w[idx].to(dev))
     @torch.no_grad()
     def evaluate() -> float:
         return sum(loss_of(slice(b, b + bs)).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
@@ -139,6 +146,9 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
         for s in range(0, N, bs):
             idx = perm[s:s + bs]
             loss = loss_of(idx)
+            if not torch.isfinite(loss):
+                raise ValueError(f"Stage II's loss became {loss.item()} in {what} at epoch {len(epochs)}: the transforms diverged. "
+                                 f"Lower the learning rates, CalibConfig(lr=..., clip_lr=...) (now {cfg.lr}, {cfg.clip_lr})")
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             tot += loss.item() * len(idx)
         epochs.append(tot / N)
@@ -156,26 +166,43 @@ def _block_file(d: Path, j: int) -> Path: return d / f'block{j:04d}.pt'
 def _save_block(d: Path, q: DLLM, j: int, losses: dict, key: str):
     "Write finished block j (parameters, weight codes, losses) once; earlier blocks' files are not rewritten."
     d.mkdir(parents=True, exist_ok=True)
-    codes = {r: tuple(t.cpu() for t in l.codes) for r, l in block_linears(q, j).items() if l.codes is not None}
+    codes = {r: tuple(t.cpu() for t in l.codes) for r, l in block_linears(q, j).items() if l.codes is not None}   # int8/uint8, fp32
     state = {k: v.detach().cpu() for k, v in q.blocks[j].state_dict().items()}
     tmp = _block_file(d, j).with_suffix('.tmp')
     torch.save(dict(key=key, state=state, codes=codes, losses=losses), tmp)
     os.replace(tmp, _block_file(d, j))                                   # atomic: a crash never leaves half a block
 
-def _load_blocks(d: Path, q: DLLM, cfg: QuantConfig, smooth: bool, key: str) -> list[dict]:
-    "Restore the finished blocks 0, 1, ... found in d; their losses."
+def _fresh_block(dllm: DLLM, q: DLLM, j: int, cfg: QuantConfig, smooth: bool, device: torch.device, dtype: torch.dtype) -> dict:
+    "Install in q a copy of dllm's block j on `device` in `dtype`, its linears QuantLinears behind new transforms; returns them."
+    q.blocks[j] = copy.deepcopy(dllm.blocks[j]).to(device, dtype).requires_grad_(False)
+    return add_block_transforms(q, j, cfg, smooth)
+
+def _restore_dtype(block: nn.Module, dtype: torch.dtype):
+    "After fp32 training: norms and biases back to the model's dtype (exact: they were not trained); learned quantizer parameters stay fp32."
+    learned = {id(t) for m in block.modules() if isinstance(m, QuantLinear) for sub in (m.transform, m.wq, m.aq) if sub is not None
+               for t in [*sub.parameters(), *sub.buffers()]}
+    for m in block.modules():
+        for k, t in m._parameters.items():
+            if t is not None and t.is_floating_point() and id(t) not in learned: t.data = t.data.to(dtype)
+        for k, t in m._buffers.items():
+            if t is not None and t.is_floating_point() and id(t) not in learned and k not in ('scales', 'zeros'): m._buffers[k] = t.to(dtype)
+
+def _load_blocks(d: Path, dllm: DLLM, q: DLLM, cfg: QuantConfig, smooth: bool, key: str, device: torch.device) -> list[dict]:
+    "Restore the finished blocks 0, 1, ... found in d into q (on `device`); their losses."
     losses = []
     while _block_file(d, j := len(losses)).exists():
         ck = torch.load(_block_file(d, j), weights_only=True)
         if ck['key'] != key: raise ValueError(f"{d} holds the checkpoint of another calibration run (method, settings or data differ): "
                                               "delete it or pass another ckpt directory")
-        add_block_transforms(q, j, cfg, smooth)
-        q.blocks[j].load_state_dict(ck['state'])
+        _fresh_block(dllm, q, j, cfg, smooth, device, dllm.dtype)
+        missing, unexpected = q.blocks[j].load_state_dict(ck['state'], strict=False)
+        coded = {n for n, m in q.blocks[j].named_modules() if isinstance(m, QuantLinear)}
+        if unexpected or any(k.rpartition('.')[0] not in coded or not k.endswith('.weight') for k in missing):
+            raise ValueError(f"{_block_file(d, j)} does not fit block {j} of this model: missing {missing[:4]}, unexpected {unexpected[:4]}")
         for r, l in block_linears(q, j).items():
             if l.transform is not None: l.transform.fold()
-            if r in ck['codes']: l.set_codes(*(t.to(q.device) for t in ck['codes'][r]))
+            if r in ck['codes']: l.set_codes(*(t.to(device) for t in ck['codes'][r]))
             else: l.frozen = True
-        q.blocks[j].requires_grad_(False)
         losses.append(ck['losses'])
     return losses
 
@@ -193,7 +220,18 @@ def calibration_states(dllm: DLLM, calib: torch.Tensor, settings: CalibConfig) -
                           block_length=settings.block_length)
     return x.to(dllm.device), m.to(dllm.device)
 
-def calibrate(dllm: DLLM,                                  # the full-precision model (left untouched)
+def _check_transforms(ts: dict[str, KronTransform], i: int, settings: CalibConfig):
+    "After folding: every transform matrix and its inverse-transpose finite, or the remedy."
+    for name, t in ts.items():
+        if not all(torch.isfinite(m).all() for m in t._cache) or (t.log_c is not None and not torch.isfinite(t.log_c).all()):
+            raise ValueError(f"block {i}'s learned {name} transform or its inverse is not finite (a singular transform): lower the learning "
+                             f"rates, CalibConfig(lr=..., clip_lr=...) (now {settings.lr}, {settings.clip_lr}), or set smooth=False")
+
+def _storage(device: torch.device, act_device: torch.device | str | None, offload: bool) -> torch.device:
+    "Where the calibration activations live: act_device, else the CPU when offloading, else the compute device."
+    return torch.device(act_device) if act_device is not None else torch.device('cpu') if offload else device
+
+def calibrate(dllm: DLLM,                                  # the full-precision model (left untouched unless inplace)
               method: str = 'fair',                        # one of METHODS
               cfg: QuantConfig = QuantConfig(learn_w_clip=True, learn_a_clip=True),  # bits, clipping (learnable here)
               calib: torch.Tensor | None = None,           # (N, L) calibration token ids, e.g. calibration_ids(dllm, seq_len=128)
@@ -202,7 +240,11 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
               settings: CalibConfig = CalibConfig(),
               ckpt: str | Path | None = None,              # checkpoint directory: a file per finished block, resumed from
               on_block: Callable[[int, dict], None] | None = None,  # called after each block with (index, its losses)
-              progress: bool = True) -> DLLM:
+              progress: bool = True,
+              device: torch.device | str | None = None,    # where blocks compute (None: the model's device)
+              offload: bool = False,                       # the model stays on its device (CPU); one block at a time moves to `device`
+              act_device: torch.device | str | None = None,  # where the activations are stored (None: `device`; the CPU if offload)
+              inplace: bool = False) -> DLLM:              # quantize dllm itself, each FP block released once its targets exist
     "Stage II: a W4A4 model with learned transforms and clipping, block by block (FlatQuant when the weights are uniform)."
     if not isinstance(dllm, DLLM) or not hasattr(dllm.model, 'blocks'):
         raise TypeError(f"cannot find the transformer blocks of a {type(dllm).__name__}: pass a DLLM (fair_calib.models.load_dllm)")
@@ -217,35 +259,57 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         raise ValueError(f"method {method!r} weights tokens by the FP model at each state, not by Stage I's prior: drop prior= (or use 'fair')")
     if state_weights is not None and method not in STATE_WEIGHTED:
         raise ValueError(f"state_weights= is for {STATE_WEIGHTED}, not {method!r}")
+    home = dllm.device
+    dev = torch.device(device) if device is not None else home
+    if dev.type != home.type and not offload:
+        raise ValueError(f"the model is on {home} and blocks would compute on {dev}: move the model there, or pass offload=True "
+                         "to keep it where it is and move one block at a time")
+    store = _storage(dev, act_device, offload)
+    adt = dllm.dtype if settings.act_dtype == 'model' else _DTYPES[settings.act_dtype]
+    tdt = torch.promote_types(dllm.dtype, torch.float32)                 # blocks train in fp32 (fp64 for an fp64 model)
     t0 = time.perf_counter()
     x, masked = calibration_states(dllm, calib, settings)
     gen_start = calib.shape[1] - settings.gen_length
-    if method in WEIGHTED: w = prior.token_weights(masked.cpu(), gen_start).to(dllm.device)
+    if method in WEIGHTED: w = prior.token_weights(masked.cpu(), gen_start)
     elif method in STATE_WEIGHTED:
         sw = state_weights or StateWeights(block_length=settings.block_length)
-        w = state_token_weights(dllm, x, masked, gen_start, sw).to(dllm.device)
+        w = state_token_weights(dllm, x, masked, gen_start, sw)
     else: w = None
+    w = None if w is None else w.to(store)
     key = _fingerprint(method, cfg, settings, calib, w)
-    q = DLLM(copy.deepcopy(dllm.model).requires_grad_(False), dllm.tokenizer, dllm.name)
-    h, cos, sin = block_inputs(q, x)
-    losses = [] if ckpt is None else _load_blocks(Path(ckpt), q, cfg, settings.smooth, key)
-    for j in range(len(losses)): h = run_block(dllm.blocks[j], h, cos, sin, settings.forward_batch)   # FP inputs again
+    q = dllm if inplace else shell(dllm)
+    h, cos, sin = block_inputs(dllm, x)
+    h = h.to(store, adt)
+    if store.type == 'cpu' and dev.type == 'cuda': h = h.pin_memory()
+    on_dev = lambda blk: blk if block_home(blk)[0] == dev else copy.deepcopy(blk).to(dev)
+    losses: list[dict] = []
+    if ckpt is not None:
+        n_done = 0
+        while _block_file(Path(ckpt), n_done).exists(): n_done += 1
+        for j in range(n_done): h = run_block(on_dev(dllm.blocks[j]), h, cos, sin, settings.forward_batch)   # FP inputs again
+        losses = _load_blocks(Path(ckpt), dllm, q, cfg, settings.smooth, key, home)
     for i in tqdm(range(len(losses), len(q.blocks)), desc=f'stage II ({method})', disable=not progress):
         _check_finite(h, f'the input of block {i}')
-        fp_lins = block_linears(q, i)
-        amax = {r: torch.zeros(fp_lins[r].in_features, device=h.device) for r in ('q', 'o', 'gate', 'down')}
+        fp = on_dev(dllm.blocks[i])                                         # the FP block, on the compute device
+        fp_lins = {r: fp.get_submodule(path) for r, path in LINEARS[dllm.arch].items()}
+        amax = {r: torch.zeros(fp_lins[r].in_features, device=dev) for r in ('q', 'o', 'gate', 'down')}
         def see(r, a, sl): amax[r] = torch.maximum(amax[r], a.detach().abs().flatten(0, -2).amax(0).float())
-        target = capture(q.blocks[i], h, cos, sin, {r: fp_lins[r] for r in amax}, see, settings.forward_batch)
+        target = capture(fp, h, cos, sin, {r: fp_lins[r] for r in amax}, see, settings.forward_batch)   # stored like h
         _check_finite(target, f'the output of block {i}')
-        ts = add_block_transforms(q, i, cfg, settings.smooth)
+        ts = _fresh_block(dllm, q, i, cfg, settings.smooth, dev, tdt)       # inplace: the FP block is released here
+        del fp, fp_lins
         lins = block_linears(q, i)
-        _init_scaling(ts, fp_lins, amax, settings.smooth_alpha)
+        for l in lins.values(): l.recompute = settings.recompute
+        _init_scaling(ts, lins, amax, settings.smooth_alpha)
         with torch.enable_grad():
-            ep = train_block(q.blocks[i], h, target, cos, sin, w, _params(lins), settings, settings.seed * 1_000_003 + i, progress)
+            ep = train_block(q.blocks[i], h, target, cos, sin, w, _params(lins), settings, settings.seed * 1_000_003 + i, progress,
+                             what=f'block {i}')
         for t in ts.values(): t.fold()
+        _check_transforms(ts, i, settings)
         if method.endswith('gptq'): gptq_block(q, i, h, cos, sin, cfg, w, settings.forward_batch)
-        for l in lins.values(): l.freeze()
-        q.blocks[i].requires_grad_(False)                                      # learned clipping is fixed too
+        for l in lins.values(): l.freeze(); l.recompute = False
+        _restore_dtype(q.blocks[i], dllm.dtype)
+        q.blocks[i].to(home).requires_grad_(False)                          # learned clipping is fixed too
         h, losses = target, losses + [ep]
         if ckpt is not None: _save_block(Path(ckpt), q, i, ep, key)
         if on_block is not None: on_block(i, ep)

@@ -47,6 +47,21 @@ def rtn(W: torch.Tensor, bits: int = 4, sym: bool = True, group_size: int | None
     "Round-to-nearest codes, scale, zero of W (out, in), per output channel or per group."
     return quantize_codes(W, bits, sym, group_size, clip)
 
+def _cholesky(A: torch.Tensor, damp: float, what: str, **kw) -> torch.Tensor:
+    L, info = torch.linalg.cholesky_ex(A, **kw)
+    if info.item() != 0 or not torch.isfinite(L).all():
+        raise ValueError(f"GPTQ: the Cholesky factorisation of {what} ({len(A)} x {len(A)}) failed at column {info.item()}: "
+                         "the damped Hessian is not positive definite in float32 (the calibration inputs span too few directions, "
+                         f"or the input scales are extreme). Raise the damping, QuantConfig(gptq_damp=...) (now {damp}; try 0.1), "
+                         "or give more calibration tokens")
+    return L
+
+def _upper_inverse_factor(H: torch.Tensor, damp: float) -> torch.Tensor:
+    "U with U^T U = H^-1, upper triangular; one n x n temporary at a time besides the result."
+    L = _cholesky(H, damp, 'the Hessian')
+    Hi = torch.cholesky_inverse(L); del L
+    return _cholesky(Hi, damp, 'its inverse', upper=True)
+
 @torch.no_grad()
 def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
          H: torch.Tensor,                 # (d_in, d_in) Hessian of the inputs (weighted or not)
@@ -55,10 +70,12 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
          act_order: bool = False,         # columns in order of decreasing diag(H)
          damp: float = 0.01,              # damping, a fraction of mean(diag H)
          block_size: int = 128,           # lazy-batch block B
-         clip: float = 1.0):              # clip ratio of the scales
+         clip: float = 1.0,               # clip ratio of the scales
+         overwrite_h: bool = False):      # H may be overwritten in place (saves an n x n copy at large widths)
     "GPTQ: codes (d_out, d_in), scale and zero (d_out, G, 1) that minimise the output error on inputs with Hessian H."
     W = W.detach().float().clone()
-    H = H.detach().float().clone().to(W.device)
+    H0, H = H, H.detach().to(W.device, torch.float32)
+    if not overwrite_h and H.data_ptr() == H0.data_ptr(): H = H.clone()      # the caller's H stays as it was
     d_out, n = W.shape
     if H.shape != (n, n): raise ValueError(f"H is {tuple(H.shape)} for a weight with {n} input columns")
     if not torch.isfinite(H).all(): raise ValueError("H contains NaN or inf: the calibration activations are not finite")
@@ -74,9 +91,9 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
         s0, z0 = quant_params(grouped(W, group_size), bits, sym, clip)
         S.copy_(s0); Z.copy_(z0)
     perm = torch.argsort(torch.diag(H), descending=True) if act_order else torch.arange(n, device=W.device)
-    W, H = W[:, perm], H[perm][:, perm]
-    H += damp * torch.diag(H).mean() * torch.eye(n, device=W.device)
-    U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True)   # upper factor of H^-1
+    if act_order: W, H = W[:, perm], H[perm][:, perm]
+    H.diagonal().add_(damp * torch.diag(H).mean())                     # H + damp mean(diag H) I, in place
+    U = _upper_inverse_factor(H, damp); del H                           # upper Cholesky factor of H^-1
     Qc = torch.zeros_like(W)                                            # codes, permuted order
     for i1 in range(0, n, block_size):
         i2 = min(i1 + block_size, n)
@@ -119,14 +136,14 @@ def gptq_block(dllm: DLLM, i: int,                          # model whose block 
     blk, lins = dllm.blocks[i], block_linears(dllm, i)
     if not all(isinstance(l, QuantLinear) for l in lins.values()): raise TypeError("gptq needs QuantLinears; use quantize() or calibrate()")
     for group in GPTQ_ORDER:
-        hs = {r: Hessian(lins[r].in_features, h.device) for r in group}
+        hs = {r: Hessian(lins[r].in_features, lins[r].weight.device) for r in group}
         def add(r, x, sl): hs[r].add(x, None if token_weights is None else token_weights[sl])
         with _NoActQuant(list(lins.values())): capture(blk, h, cos, sin, {r: lins[r] for r in group}, add, batch_size)
         for r in group:
             l = lins[r]
             if l.wq is None or l.wq.bits == 16: l.freeze(); continue
-            l.set_codes(*gptq(l.effective_weight(), hs[r].value, l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
-                              cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio))
+            l.set_codes(*gptq(l.effective_weight(), hs.pop(r).value, l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
+                              cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio, overwrite_h=True))
 
 @torch.no_grad()
 def gptq_blocks(dllm: DLLM,                                  # model whose block linears are QuantLinears

@@ -14,15 +14,18 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
-from .gptq import gptq, gptq_blocks                      # gptq: re-exported (public API)
+from tqdm.auto import tqdm
+
+from .blockpass import block_inputs, run_block, shell
+from .gptq import gptq, gptq_block, gptq_blocks                      # gptq: re-exported (public API)
 from .models import ARCHS, BUILTIN, DLLM, LINEARS, LLaDAConfig, _load_tokenizer, block_linears, config_json, read_config, set_block_linear
 from .quantizer import QuantConfig, QuantLinear, pack_int4, unpack_int4
 from .rotation import OnlineHadamard, rotate
 from .runtime import READERS, RUNTIMES, IntLinear, share_inputs
 
 # %% auto #0
-__all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_linears', 'quantize', 'save_quantized',
-           'load_quantized', 'checkpoint_size']
+__all__ = ['METHODS', 'CALIBRATED', 'calibration_texts', 'calibration_ids', 'replace_block_linears', 'replace_linears',
+           'quantize', 'save_quantized', 'load_quantized', 'checkpoint_size']
 
 # %% ../nbs/04e_quant.ipynb #ef0503df
 def calibration_texts(dllm: DLLM) -> list[str]:
@@ -57,11 +60,14 @@ def _check_calib(calib: torch.Tensor | None, method: str) -> torch.Tensor:
                          "pass a non-empty (N, L) LongTensor of token ids")
     return calib
 
+def replace_block_linears(dllm: DLLM, i: int, cfg: QuantConfig):
+    "Replace block i's linears by QuantLinears of `cfg`, keeping an existing input transform."
+    for r, lin in block_linears(dllm, i).items():
+        set_block_linear(dllm, i, r, QuantLinear.from_config(lin, cfg, getattr(lin, 'transform', None)))
+
 def replace_linears(dllm: DLLM, cfg: QuantConfig):
     "Replace every block linear by a QuantLinear of `cfg`, keeping an existing input transform."
-    for i in range(len(dllm.blocks)):
-        for r, lin in block_linears(dllm, i).items():
-            set_block_linear(dllm, i, r, QuantLinear.from_config(lin, cfg, getattr(lin, 'transform', None)))
+    for i in range(len(dllm.blocks)): replace_block_linears(dllm, i, cfg)
 
 def quantize(dllm: DLLM,                          # the full-precision model (left untouched unless inplace)
              method: str = 'quarot-rtn',          # one of METHODS
@@ -73,12 +79,19 @@ def quantize(dllm: DLLM,                          # the full-precision model (le
     if method in CALIBRATED: raise ValueError(f"method {method!r} learns transforms: use fair_calib.calibrate.calibrate(dllm, {method!r}, ...)")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {METHODS} (or {CALIBRATED} with calibrate)")
     if 'gptq' in method: calib = _check_calib(calib, method)
+    if token_weights is not None and (calib is None or token_weights.shape != calib.shape):
+        raise ValueError(f"token_weights {tuple(token_weights.shape)} must have the shape of the calibration ids {tuple(getattr(calib, 'shape', ()))}")
     t0 = time.perf_counter()
-    q = dllm if inplace else DLLM(copy.deepcopy(dllm.model), dllm.tokenizer, dllm.name)
-    if method.startswith('quarot'): rotate(q, cfg.seed)
-    replace_linears(q, cfg)
-    if method.endswith('gptq'): gptq_blocks(q, calib, cfg, token_weights, batch_size, progress)
-    for i in range(len(q.blocks)):
+    rotated = method.startswith('quarot')           # the rotation changes the embedding and head too: a whole copy
+    q = dllm if inplace else DLLM(copy.deepcopy(dllm.model), dllm.tokenizer, dllm.name) if rotated else shell(dllm)
+    if rotated: rotate(q, cfg.seed)
+    if method.endswith('gptq'): h, cos, sin = block_inputs(q, calib)
+    for i in tqdm(range(len(q.blocks)), desc=method, disable=not progress):
+        if q.blocks[i] is dllm.blocks[i] and q is not dllm: q.blocks[i] = copy.deepcopy(dllm.blocks[i])   # one block copied at a time
+        replace_block_linears(q, i, cfg)
+        if method.endswith('gptq'):
+            gptq_block(q, i, h, cos, sin, cfg, token_weights, batch_size)
+            h = run_block(q.blocks[i], h, cos, sin, batch_size)
         for l in block_linears(q, i).values(): l.freeze()
     q.name = f"{dllm.name or dllm.arch}-{method}-{cfg.name}"
     q.quant = dict(method=method, config=asdict(cfg), seconds=time.perf_counter() - t0)
@@ -117,7 +130,6 @@ def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = 
                                 sym=None if l.wq is None else l.wq.sym)
             if l.codes is None: continue                                   # 16-bit weight: stored as is
             q, s, z = l.codes
-            del sd[f'{pre}.weight']
             sd[f'{pre}.qweight'] = pack_int4(q, l.wq.sym) if l.wq.bits == 4 else q.to(torch.int8 if l.wq.sym else torch.uint8)
             sd[f'{pre}.scales'] = s.float()
             if not l.wq.sym: sd[f'{pre}.zeros'] = z.to(torch.uint8)
@@ -180,7 +192,7 @@ def load_quantized(path: str | Path,
             q = unpack_int4(p['qweight'], meta['sym'], torch.int8) if meta['bits'] == 4 else p['qweight']       # integer codes
             z = p['zeros'].float() if 'zeros' in p else torch.zeros_like(p['scales'])
             if runtime == 'int': set_block_linear(dllm, i, r, IntLinear.from_quant(l, store, codes=(q, p['scales'], z)))
-            else: l.set_codes(q.float(), p['scales'], z)
+            else: l.set_codes(q, p['scales'], z)
     if runtime == 'int': share_inputs(dllm)                                 # q/k/v and gate/up quantize their input once
     model.to(device or 'cpu').eval().requires_grad_(False)
     dllm.tokenizer, dllm.quant, dllm.runtime = _load_tokenizer(path), {k: v for k, v in info.items() if k != 'linears'}, runtime
@@ -188,7 +200,8 @@ def load_quantized(path: str | Path,
 
 def checkpoint_size(dllm: DLLM, path: Path) -> dict:
     "Bytes of a saved quantized checkpoint against the same model in fp16."
-    n_params = sum(p.numel() for p in dllm.model.parameters())
-    lin = sum(l.weight.numel() for i in range(len(dllm.blocks)) for l in block_linears(dllm, i).values())
+    lins = [l for i in range(len(dllm.blocks)) for l in block_linears(dllm, i).values()]
+    lin = sum(l.in_features * l.out_features for l in lins)
+    n_params = sum(p.numel() for p in dllm.model.parameters()) + sum(l.in_features * l.out_features for l in lins if l.codes is not None)   # codes are buffers
     b = (Path(path) / 'model.safetensors').stat().st_size
     return dict(bytes=b, fp16_bytes=2 * n_params, ratio=b / (2 * n_params), linear_share=lin / n_params)

@@ -13,6 +13,7 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 # %% auto #0
 __all__ = ['check_bits', 'qrange', 'grouped', 'RoundSTE', 'quant_params', 'quantize_codes', 'dequantize', 'fake_quant',
@@ -205,8 +206,14 @@ class QuantLinear(nn.Module):
         self.weight = nn.Parameter(linear.weight.detach().clone(), requires_grad=False)
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().clone(), requires_grad=False)
         self.wq, self.aq, self.transform = wq, aq, transform
-        self.codes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None   # (q, scale, zero) once quantized
+        for k in ('qweight', 'scales', 'zeros'): self.register_buffer(k, None, persistent=False)   # the codes, once quantized
         self.frozen = False                                                         # weight fixed (transform folded in)
+        self.recompute = False                                                      # training: recompute the forward in backward
+
+    @property
+    def codes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        "(q (N, K) int8/uint8, scale (N, Gw, 1) fp32, zero (N, Gw, 1) fp32) of the quantized weight, or None."
+        return None if self.qweight is None else (self.qweight, self.scales, self.zeros)
 
     @classmethod
     def from_config(cls, linear: nn.Linear, cfg: QuantConfig, transform: nn.Module | None = None) -> 'QuantLinear':
@@ -217,20 +224,30 @@ class QuantLinear(nn.Module):
         return cls(linear, wq, aq, transform)
 
     def effective_weight(self) -> torch.Tensor:
-        "W T^-T: the weight that meets the transformed input (before weight quantization)."
+        "W T^-T: the weight that meets the transformed input (before weight quantization; the dequantized codes once frozen)."
+        if self.codes is not None: return self.dequantized()
         return self.weight if self.transform is None or self.frozen else self.transform.weight(self.weight)
+
+    def dequantized(self) -> torch.Tensor:
+        "s (q - z), fp32 (out, in): the frozen weight, made on demand (a frozen layer stores only its codes)."
+        return dequantize(*self.codes)
 
     def effective_input(self, x: torch.Tensor) -> torch.Tensor:
         "x T: the input the weight sees (before activation quantization)."
         return x if self.transform is None else self.transform(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in) -> (..., out)
+        if self.recompute and torch.is_grad_enabled():    # keep only x for backward: one layer's weight path in memory at a time
+            return torch.utils.checkpoint.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.effective_input(x)
         if self.frozen and self.codes is not None and self.aq is not None and self.aq.bits < 16: return self.code_forward(x)
         if self.aq is not None: x = self.aq(x)
         w = self.effective_weight()
         if self.wq is not None and not self.frozen: w = self.wq(w)
-        return F.linear(x, w.to(x.dtype), self.bias)
+        return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
 
     def code_forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in), transformed -> (..., out)
         "A frozen layer as integer hardware computes it: exact sums of code products per constant-scale segment, then the rescale."
@@ -245,10 +262,24 @@ class QuantLinear(nn.Module):
 
     @torch.no_grad()
     def set_codes(self, q: torch.Tensor, s: torch.Tensor, z: torch.Tensor):
-        "Fix the weight to the quantized values s (q - z) of given codes (of the transformed weight)."
-        if q.shape != self.weight.shape: raise ValueError(f"codes of shape {tuple(q.shape)} for a weight of shape {tuple(self.weight.shape)}")
-        self.codes, self.frozen = (q.detach(), s.detach(), z.detach()), True
-        self.weight = nn.Parameter(dequantize(q, s, z, self.weight.dtype), requires_grad=False)
+        "Fix the weight to the quantized values s (q - z) of given codes: kept as int8 (uint8 if asymmetric) codes, no float weight."
+        if q.shape != (self.out_features, self.in_features):
+            raise ValueError(f"codes of shape {tuple(q.shape)} for a weight of shape {(self.out_features, self.in_features)}")
+        dt = torch.int8 if self.wq is None or self.wq.sym else torch.uint8
+        lo, hi = torch.iinfo(dt).min, torch.iinfo(dt).max
+        if q.min().item() < lo or q.max().item() > hi: raise ValueError(f"weight codes outside [{lo}, {hi}]: were they quantized with at most 8 bits?")
+        self.qweight, self.scales, self.zeros = q.detach().to(dt), s.detach().float(), z.detach().float()
+        self.weight, self.frozen = None, True                                  # the codes are the weight now
+
+    def _apply(self, fn, recurse=True):
+        "Move the codes with the module (.to, .cuda) but keep their dtypes: integer codes, fp32 scales and zeros."
+        codes = {k: self._buffers[k] for k in ('qweight', 'scales', 'zeros') if self._buffers.get(k) is not None}
+        for k in codes: self._buffers[k] = None
+        super()._apply(fn, recurse)
+        if codes:
+            dev = fn(torch.zeros(0, device=codes['qweight'].device)).device
+            for k, v in codes.items(): self._buffers[k] = v.to(dev)
+        return self
 
     @torch.no_grad()
     def freeze(self):
