@@ -30,10 +30,10 @@ def block_inputs(dllm: DLLM, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return dllm.model.embed(ids), cos, sin
 
 def block_home(block: nn.Module) -> tuple[torch.device, torch.dtype]:
-    "The device and floating dtype a block computes in (those of its first floating parameter or buffer)."
+    "The device and floating dtype a block computes in: its first floating parameter's, the dtype overridden by `block.compute_dtype`."
     t = next((t for t in [*block.parameters(), *block.buffers()] if t.is_floating_point()), None)
     if t is None: raise ValueError(f"the {type(block).__name__} has no floating-point parameters to tell its device and dtype")
-    return t.device, t.dtype
+    return t.device, getattr(block, 'compute_dtype', None) or t.dtype
 
 @torch.no_grad()
 def run_block(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, batch_size: int = 8,
@@ -64,7 +64,7 @@ def capture(block: nn.Module, h: torch.Tensor, cos: torch.Tensor, sin: torch.Ten
     finally:
         for x in hs: x.remove()
 
-# %% ../nbs/04_blockpass.ipynb #bde8469e
+# %% ../nbs/04_blockpass.ipynb #fe169e15
 def shell(dllm: DLLM) -> DLLM:
     "A new DLLM sharing every parameter, buffer and block with `dllm`: replace its blocks one by one (no copy of the model)."
     memo = {id(t): t for t in [*dllm.model.parameters(), *dllm.model.buffers()]}

@@ -26,7 +26,7 @@ from .states import StateWeights, rollout_states, state_weights as state_token_w
 
 # %% auto #0
 __all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'CalibConfig', 'sampler_states', 'block_loss', 'train_block',
-           'calibration_states', 'calibrate']
+           'calibration_states', 'calibrate', 'plan']
 
 # %% ../nbs/06_calibrate.ipynb #19a603b4
 METHODS = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
@@ -172,20 +172,11 @@ def _save_block(d: Path, q: DLLM, j: int, losses: dict, key: str):
     torch.save(dict(key=key, state=state, codes=codes, losses=losses), tmp)
     os.replace(tmp, _block_file(d, j))                                   # atomic: a crash never leaves half a block
 
-def _fresh_block(dllm: DLLM, q: DLLM, j: int, cfg: QuantConfig, smooth: bool, device: torch.device, dtype: torch.dtype) -> dict:
-    "Install in q a copy of dllm's block j on `device` in `dtype`, its linears QuantLinears behind new transforms; returns them."
-    q.blocks[j] = copy.deepcopy(dllm.blocks[j]).to(device, dtype).requires_grad_(False)
+def _fresh_block(dllm: DLLM, q: DLLM, j: int, cfg: QuantConfig, smooth: bool, device: torch.device) -> dict:
+    "Install in q block j on `device` (dllm's own if q is dllm, else a copy), its linears QuantLinears behind new transforms; returns them."
+    blk = dllm.blocks[j] if q is dllm else copy.deepcopy(dllm.blocks[j])
+    q.blocks[j] = blk.to(device).requires_grad_(False)
     return add_block_transforms(q, j, cfg, smooth)
-
-def _restore_dtype(block: nn.Module, dtype: torch.dtype):
-    "After fp32 training: norms and biases back to the model's dtype (exact: they were not trained); learned quantizer parameters stay fp32."
-    learned = {id(t) for m in block.modules() if isinstance(m, QuantLinear) for sub in (m.transform, m.wq, m.aq) if sub is not None
-               for t in [*sub.parameters(), *sub.buffers()]}
-    for m in block.modules():
-        for k, t in m._parameters.items():
-            if t is not None and t.is_floating_point() and id(t) not in learned: t.data = t.data.to(dtype)
-        for k, t in m._buffers.items():
-            if t is not None and t.is_floating_point() and id(t) not in learned and k not in ('scales', 'zeros'): m._buffers[k] = t.to(dtype)
 
 def _load_blocks(d: Path, dllm: DLLM, q: DLLM, cfg: QuantConfig, smooth: bool, key: str, device: torch.device) -> list[dict]:
     "Restore the finished blocks 0, 1, ... found in d into q (on `device`); their losses."
@@ -194,7 +185,7 @@ def _load_blocks(d: Path, dllm: DLLM, q: DLLM, cfg: QuantConfig, smooth: bool, k
         ck = torch.load(_block_file(d, j), weights_only=True)
         if ck['key'] != key: raise ValueError(f"{d} holds the checkpoint of another calibration run (method, settings or data differ): "
                                               "delete it or pass another ckpt directory")
-        _fresh_block(dllm, q, j, cfg, smooth, device, dllm.dtype)
+        _fresh_block(dllm, q, j, cfg, smooth, device)
         missing, unexpected = q.blocks[j].load_state_dict(ck['state'], strict=False)
         coded = {n for n, m in q.blocks[j].named_modules() if isinstance(m, QuantLinear)}
         if unexpected or any(k.rpartition('.')[0] not in coded or not k.endswith('.weight') for k in missing):
@@ -296,8 +287,9 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         def see(r, a, sl): amax[r] = torch.maximum(amax[r], a.detach().abs().flatten(0, -2).amax(0).float())
         target = capture(fp, h, cos, sin, {r: fp_lins[r] for r in amax}, see, settings.forward_batch)   # stored like h
         _check_finite(target, f'the output of block {i}')
-        ts = _fresh_block(dllm, q, i, cfg, settings.smooth, dev, tdt)       # inplace: the FP block is released here
         del fp, fp_lins
+        ts = _fresh_block(dllm, q, i, cfg, settings.smooth, dev)            # inplace: the FP linears are released here
+        q.blocks[i].compute_dtype = tdt                                     # weights stay 16-bit (exact), arithmetic in fp32
         lins = block_linears(q, i)
         for l in lins.values(): l.recompute = settings.recompute
         _init_scaling(ts, lins, amax, settings.smooth_alpha)
@@ -308,7 +300,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         _check_transforms(ts, i, settings)
         if method.endswith('gptq'): gptq_block(q, i, h, cos, sin, cfg, w, settings.forward_batch)
         for l in lins.values(): l.freeze(); l.recompute = False
-        _restore_dtype(q.blocks[i], dllm.dtype)
+        del q.blocks[i].compute_dtype
         q.blocks[i].to(home).requires_grad_(False)                          # learned clipping is fixed too
         h, losses = target, losses + [ep]
         if ckpt is not None: _save_block(Path(ckpt), q, i, ep, key)
@@ -319,3 +311,45 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
                    losses=losses, prior=None if method not in WEIGHTED else dict(n=prior.n, lam=prior.lam, smooth=prior.smooth,
                                                                     reliability=prior.reliability, sampler=prior.sampler))
     return q
+
+# %% ../nbs/06_calibrate.ipynb #2bf9c90a
+def _meta_model(config):
+    from fair_calib.models import ARCHS, LLaDAConfig
+    with torch.device('meta'): return ARCHS['llada' if isinstance(config, LLaDAConfig) else 'dream'][1](config)
+
+def plan(config,                                # a LLaDAConfig or DreamConfig (e.g. make_config('llada', '8b'))
+         settings: CalibConfig = CalibConfig(),
+         n_windows: int = 128, seq_len: int = 2048,
+         method: str = 'fair',
+         dtype: torch.dtype = torch.bfloat16,   # the model's dtype
+         inplace: bool = False, offload: bool = False,
+         act_device: str | None = None,         # with offload: 'cpu' keeps the activations off the device
+         w_group: int | None = None) -> dict:
+    "Predicted bytes of each buffer, the peak (device memory; host RSS on a CPU) and the operation counts of a Stage II run."
+    m = _meta_model(config)
+    blk = m.blocks[0]
+    lin = [mod for mod in blk.modules() if isinstance(mod, nn.Linear)]
+    P, Pb = sum(p.numel() for p in m.parameters()), sum(p.numel() for p in blk.parameters())
+    Pl, Pbl = max(l.weight.numel() for l in lin), sum(l.weight.numel() for l in lin)
+    D, Fh, nL = lin[0].in_features, max(l.out_features for l in lin), len(m.blocks)
+    bx = torch.finfo(dtype).bits // 8
+    ba = bx if settings.act_dtype == 'model' else torch.finfo(_DTYPES[settings.act_dtype]).bits // 8
+    N = n_windows * (settings.per_prompt if settings.states == 'rollout' else 1)
+    G = lambda l: 1 if w_group is None else l.in_features // w_group
+    b = dict(model=bx * P, block=bx * Pb,
+             activations=2 * N * seq_len * D * ba, token_weights=4 * N * seq_len if method != 'flatquant' else 0,
+             quantized_block=Pbl + 8 * sum(l.out_features * G(l) for l in lin),
+             train_weight_path=16 * (Pl if settings.recompute else Pbl),
+             train_activations=4 * settings.batch_size * seq_len * (10 * D + 5 * Fh),
+             gptq=(8 * Fh * Fh + 12 * Pl) if method.endswith('gptq') else 0)
+    transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'])
+    if offload:
+        on_device = 2 * b['block'] + transient + (0 if act_device == 'cpu' else b['activations'] + b['token_weights'])
+    else:
+        extra = 0 if inplace else b['block'] + (nL - 1) * b['quantized_block']
+        on_device = b['model'] + b['activations'] + b['token_weights'] + transient + extra
+    tok = N * seq_len
+    per_pass = tok * (2 * Pbl + 4 * seq_len * D)
+    passes = 1 + settings.epochs * 4 + 2 + (4 if method.endswith('gptq') else 0)
+    return dict(bytes=b, peak_bytes=on_device, flops_per_block=passes * per_pass, flops=nL * passes * per_pass,
+                passes_per_block=passes, layers=nL)

@@ -15,7 +15,7 @@ from .models import DLLM, block_linears
 from .quantizer import QuantConfig, QuantLinear, grouped, qrange, quant_params, quantize_codes
 
 # %% auto #0
-__all__ = ['GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'gptq_block', 'gptq_blocks']
+__all__ = ['IN_PLACE_N', 'GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'gptq_block', 'gptq_blocks']
 
 # %% ../nbs/04b_gptq.ipynb #0b2c517c
 class Hessian:
@@ -42,13 +42,23 @@ class Hessian:
         if self.total <= 0: raise ValueError("the Hessian is empty: no calibration tokens (or all weights zero) reached this layer")
         return self.H / self.total
 
+    def take(self) -> torch.Tensor:
+        "`value`, made in place in the accumulator's memory (which is handed over: the Hessian is spent)."
+        H = self.value if self.total <= 0 else self.H.div_(self.total)
+        self.H, self.total = None, 0.
+        return H
+
 # %% ../nbs/04b_gptq.ipynb #30f07644
 def rtn(W: torch.Tensor, bits: int = 4, sym: bool = True, group_size: int | None = None, clip: float = 1.0):
     "Round-to-nearest codes, scale, zero of W (out, in), per output channel or per group."
     return quantize_codes(W, bits, sym, group_size, clip)
 
-def _cholesky(A: torch.Tensor, damp: float, what: str, **kw) -> torch.Tensor:
-    L, info = torch.linalg.cholesky_ex(A, **kw)
+IN_PLACE_N = 8192   # from this size on, the factorisations run on H's column-major view: no copy at all (last bits may differ)
+
+def _cholesky(A: torch.Tensor, damp: float, what: str, upper: bool = False) -> torch.Tensor:
+    "A's Cholesky factor, written over A, or the remedy."
+    info = torch.empty((), dtype=torch.int32, device=A.device)
+    L, _ = torch.linalg.cholesky_ex(A, upper=upper, out=(A, info))
     if info.item() != 0 or not torch.isfinite(L).all():
         raise ValueError(f"GPTQ: the Cholesky factorisation of {what} ({len(A)} x {len(A)}) failed at column {info.item()}: "
                          "the damped Hessian is not positive definite in float32 (the calibration inputs span too few directions, "
@@ -57,10 +67,16 @@ def _cholesky(A: torch.Tensor, damp: float, what: str, **kw) -> torch.Tensor:
     return L
 
 def _upper_inverse_factor(H: torch.Tensor, damp: float) -> torch.Tensor:
-    "U with U^T U = H^-1, upper triangular; one n x n temporary at a time besides the result."
-    L = _cholesky(H, damp, 'the Hessian')
-    Hi = torch.cholesky_inverse(L); del L
-    return _cholesky(Hi, damp, 'its inverse', upper=True)
+    "U with U^T U = H^-1, upper triangular, computed in H's memory (H is overwritten)."
+    if len(H) < IN_PLACE_N:                                  # LAPACK copies a row-major matrix once: fine at this size
+        L = _cholesky(H, damp, 'the Hessian')
+        torch.cholesky_inverse(L, out=L)
+        return _cholesky(L, damp, 'its inverse', upper=True)
+    A = H.mT                                                 # column-major view of the symmetric H: LAPACK's own layout
+    _cholesky(A, damp, 'the Hessian', upper=True)            # A = R^T R, R in A's memory
+    torch.cholesky_inverse(A, upper=True, out=A)             # H^-1 (symmetric)
+    _cholesky(A, damp, 'its inverse')                        # H^-1 = M M^T with M lower in column-major: U = M^T in row-major
+    return H
 
 @torch.no_grad()
 def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
@@ -93,7 +109,7 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
     perm = torch.argsort(torch.diag(H), descending=True) if act_order else torch.arange(n, device=W.device)
     if act_order: W, H = W[:, perm], H[perm][:, perm]
     H.diagonal().add_(damp * torch.diag(H).mean())                     # H + damp mean(diag H) I, in place
-    U = _upper_inverse_factor(H, damp); del H                           # upper Cholesky factor of H^-1
+    U = _upper_inverse_factor(H, damp)                                 # upper Cholesky factor of H^-1, in H's memory
     Qc = torch.zeros_like(W)                                            # codes, permuted order
     for i1 in range(0, n, block_size):
         i2 = min(i1 + block_size, n)
@@ -142,7 +158,7 @@ def gptq_block(dllm: DLLM, i: int,                          # model whose block 
         for r in group:
             l = lins[r]
             if l.wq is None or l.wq.bits == 16: l.freeze(); continue
-            l.set_codes(*gptq(l.effective_weight(), hs.pop(r).value, l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
+            l.set_codes(*gptq(l.effective_weight(), hs.pop(r).take(), l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
                               cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio, overwrite_h=True))
 
 @torch.no_grad()

@@ -159,8 +159,11 @@ class WeightQuantizer(nn.Module):
         "Codes, scale and zero of `w` (for export)."
         return quantize_codes(w, self.bits, self.sym, self.group_size, self.clip())
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:  # (out, in)
-        return fake_quant(w, self.bits, self.sym, self.group_size, self.clip())
+    def forward(self, w: torch.Tensor,                  # (out, in), or rows `rows` of it
+                rows: slice | None = None) -> torch.Tensor:
+        c = self.clip()
+        if rows is not None and isinstance(c, torch.Tensor): c = c[rows]
+        return fake_quant(w, self.bits, self.sym, self.group_size, c)
 
     def extra_repr(self): return f"bits={self.bits}, sym={self.sym}, group={self.group_size}, clip={'learnable' if self.clip_logit is not None else self.clip_ratio}"
 
@@ -226,7 +229,8 @@ class QuantLinear(nn.Module):
     def effective_weight(self) -> torch.Tensor:
         "W T^-T: the weight that meets the transformed input (before weight quantization; the dequantized codes once frozen)."
         if self.codes is not None: return self.dequantized()
-        return self.weight if self.transform is None or self.frozen else self.transform.weight(self.weight)
+        if self.transform is None or self.frozen: return self.weight
+        return self.transform.weight(self.weight.to(torch.promote_types(self.weight.dtype, torch.float32)))   # a bf16 weight: in fp32
 
     def dequantized(self) -> torch.Tensor:
         "s (q - z), fp32 (out, in): the frozen weight, made on demand (a frozen layer stores only its codes)."
@@ -236,18 +240,36 @@ class QuantLinear(nn.Module):
         "x T: the input the weight sees (before activation quantization)."
         return x if self.transform is None else self.transform(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in) -> (..., out)
-        if self.recompute and torch.is_grad_enabled():    # keep only x for backward: one layer's weight path in memory at a time
-            return torch.utils.checkpoint.checkpoint(self._forward, x, use_reentrant=False)
-        return self._forward(x)
+    chunk = 2 ** 22                                        # recompute: weights per row chunk of the weight path
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.effective_input(x)
-        if self.frozen and self.codes is not None and self.aq is not None and self.aq.bits < 16: return self.code_forward(x)
-        if self.aq is not None: x = self.aq(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in) -> (..., out)
+        if self.frozen and self.codes is not None and self.aq is not None and self.aq.bits < 16:
+            return self.code_forward(self.effective_input(x))
+        if self.recompute: return self._chunked(x)
+        x = self.act_path(x)
         w = self.effective_weight()
         if self.wq is not None and not self.frozen: w = self.wq(w)
         return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype))
+
+    def act_path(self, x: torch.Tensor) -> torch.Tensor:
+        "Q_a(x T): the input the (quantized) weight meets."
+        x = self.effective_input(x)
+        return x if self.aq is None else self.aq(x)
+
+    def _rows(self, x: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
+        "Output features r0:r1 from the activation path's x: the weight path of those rows only (rows are independent)."
+        w = self.effective_weight()[r0:r1] if self.frozen else self.weight[r0:r1]
+        if not self.frozen and self.transform is not None:
+            w = self.transform.weight(w.to(torch.promote_types(w.dtype, torch.float32)))
+        if self.wq is not None and not self.frozen: w = self.wq(w, slice(r0, r1))
+        return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias[r0:r1].to(x.dtype))
+
+    def _chunked(self, x: torch.Tensor) -> torch.Tensor:
+        "The forward in Stage II's memory mode: under grad, each part recomputed in backward (only inputs kept); row chunks of the weight."
+        ck = (lambda f, *a: torch.utils.checkpoint.checkpoint(f, *a, use_reentrant=False)) if torch.is_grad_enabled() else (lambda f, *a: f(*a))
+        x = ck(self.act_path, x)
+        step = max(1, self.chunk // self.in_features)
+        return torch.cat([ck(self._rows, x, r, min(r + step, self.out_features)) for r in range(0, self.out_features, step)], -1)
 
     def code_forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in), transformed -> (..., out)
         "A frozen layer as integer hardware computes it: exact sums of code products per constant-scale segment, then the rescale."
@@ -287,7 +309,7 @@ class QuantLinear(nn.Module):
         if self.frozen: return
         w = self.effective_weight()
         if self.wq is None or self.wq.bits == 16:
-            self.weight, self.frozen = nn.Parameter(w.detach().clone(), requires_grad=False), True
+            self.weight, self.frozen = nn.Parameter(w.detach().to(self.weight.dtype, copy=True), requires_grad=False), True
         else: self.set_codes(*self.wq.codes(w))
 
     def extra_repr(self): return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, frozen={self.frozen}"

@@ -138,7 +138,7 @@ class IntLinear(nn.Module):
             raise ValueError("only a frozen QuantLinear with weight codes has an integer twin: quantize() or calibrate() the model first")
         codes, aq = codes or l.codes, l.aq
         if aq is None: return cls(*codes, l.wq.bits, l.wq.sym, 16, bias=l.bias, transform=l.transform, store=store)
-        return cls(*codes, l.wq.bits, l.wq.sym, aq.bits, aq.sym, aq.group_size, float(aq.clip()), l.bias, l.transform, store)
+        return cls(*codes, l.wq.bits, l.wq.sym, aq.bits, aq.sym, aq.group_size, float(aq.clip().detach() if isinstance(aq.clip(), torch.Tensor) else aq.clip()), l.bias, l.transform, store)
 
     @property
     def nbytes(self) -> int:
