@@ -312,7 +312,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
                                                                     reliability=prior.reliability, sampler=prior.sampler))
     return q
 
-# %% ../nbs/06_calibrate.ipynb #2bf9c90a
+# %% ../nbs/06_calibrate.ipynb #9ad22984
 def _meta_model(config):
     from fair_calib.models import ARCHS, LLaDAConfig
     with torch.device('meta'): return ARCHS['llada' if isinstance(config, LLaDAConfig) else 'dream'][1](config)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from .calibrate import METHODS as CALIB_METHODS, STATES, WEIGHTED, CalibConfig, calibrate
-from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS
+from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS, TASK_SETTINGS
 from .models import DLLM, load_dllm
 from .sampling import generate
 from .testbed import TESTBED_TASKS
@@ -42,6 +42,9 @@ def quantize_model(fp: DLLM,                        # the full-precision model (
                    settings: CalibConfig | None = None, # Stage II settings (default: CalibConfig with the arch's block length)
                    ckpt: str | Path | None = None,  # Stage II checkpoint directory (resumable)
                    progress: bool = True,
+                   inplace: bool = False,           # quantize fp itself (its FP blocks released as they are done)
+                   offload: bool = False,           # Stage II: model on the CPU, one block at a time on `device`
+                   device: str | None = None,       # Stage II's compute device with offload
                    **cfg) -> DLLM:                  # QuantConfig overrides (group_size, a_clip, ...)
     "Quantize `fp` with any method of the package; `q.quant` records the method, config and seconds."
     if method not in ALL_METHODS: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
@@ -50,12 +53,13 @@ def quantize_model(fp: DLLM,                        # the full-precision model (
     if calib is None and needs_calib: calib = calibration_ids(fp, n=128, seq_len=128)
     t0 = time.perf_counter()
     if method in QUANT_METHODS:
-        q = quantize(fp, method, QuantConfig.named(bits, **cfg), calib=calib, progress=progress)
+        q = quantize(fp, method, QuantConfig.named(bits, **cfg), calib=calib, progress=progress, inplace=inplace)
     else:
         if method in WEIGHTED and prior is None:
             prior = stage_one(fp, settings, prompt_len=calib.shape[1] - settings.gen_length, progress=progress)
         qc = QuantConfig.named(bits, **({'learn_w_clip': True, 'learn_a_clip': True} | cfg))
-        q = calibrate(fp, method, qc, calib=calib, prior=prior, settings=settings, ckpt=ckpt, progress=progress)
+        q = calibrate(fp, method, qc, calib=calib, prior=prior, settings=settings, ckpt=ckpt, progress=progress,
+                      inplace=inplace, offload=offload, device=device)
     q.quant['seconds_total'] = time.perf_counter() - t0
     return q
 
@@ -73,8 +77,8 @@ def eval_record(q: DLLM,                             # the model to evaluate
                 seq_len: int = 256, windows: int | None = 64, n_mc: int = 4,
                 prompts: int = 8,                    # held-out prompts per domain for the decision metrics (0: skip)
                 gen_length: int = 64,
-                tasks: tuple[str, ...] = (), limit: int | None = None, mc_num: int = 32, data: str | None = None,
-                seed: int = 0, progress: bool = True) -> dict:
+                tasks: tuple[str, ...] = (), limit: int | None = None, mc_num: int | None = None, data: str | None = None,
+                seed: int = 0, progress: bool = True, online: bool = False) -> dict:
     "ELBO perplexities (paired with `fp`), decision metrics against `fp`, and lm-eval tasks, as one JSON-able record."
     rec = dict(model=q.name, arch=q.arch, quant=quant_settings(q),
                fp=fp.name if fp is not None else None, ppl={}, seed=seed, versions=versions())
@@ -86,7 +90,8 @@ def eval_record(q: DLLM,                             # the model to evaluate
     if fp is not None and prompts:
         sk = sampler_for(fp.arch, gen_length)
         rec['decisions'] = decision_metrics(fp, q, heldout_prompts(fp.tokenizer, n=prompts), progress=progress, **sk) | dict(sampler=sk)
-    if tasks: rec['lm_eval'] = evaluate(q, tasks, limit=limit, data=data, mc_num=mc_num, seed=seed, progress=progress)
+    mc = {} if mc_num is None else dict(mc_num=mc_num)                 # None: the task's setting (TASK_SETTINGS)
+    if tasks: rec['lm_eval'] = evaluate(q, tasks, limit=limit, data=data, offline=not online, seed=seed, progress=progress, **mc)
     return rec
 
 # %% ../nbs/08_cli.ipynb #de7bc28b
@@ -200,6 +205,8 @@ def _parser() -> argparse.ArgumentParser:
     qz.add_argument('--per-prompt', type=_positive, default=1, help='rollout states per calibration prompt')
     qz.add_argument('--ckpt', type=Path, default=None, help='Stage II checkpoint directory (resumes from it)')
     qz.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: cpu)')
+    qz.add_argument('--offload', action='store_true', help="keep the model in CPU memory and move one block at a time to --device "
+                                                           "(a GPU smaller than the model; see calibrate.plan)")
     qz.add_argument('--dtype', default=None, help='load the model as bf16/fp16/fp32 (default: as stored)')
     qz.add_argument('--out', type=Path, required=True, help='directory to write')
 
@@ -232,10 +239,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument('--n-mc', type=_positive, default=4, help='masks per window')
     ev.add_argument('--prompts', type=int, default=None, help='held-out prompts per domain for the decision metrics (default: 8 with --fp, else 0)')
     ev.add_argument('--gen-length', type=_positive, default=64)
-    ev.add_argument('--tasks', nargs='*', default=[], choices=OFFLINE_TASKS + TESTBED_TASKS, metavar='TASK',
-                    help=f'offline lm-eval tasks: {", ".join(OFFLINE_TASKS + TESTBED_TASKS)}')
+    ev.add_argument('--tasks', nargs='*', default=[], metavar='TASK',
+                    help=f'lm-eval tasks, run with the settings of TASK_SETTINGS: offline {", ".join(OFFLINE_TASKS + TESTBED_TASKS)}; '
+                         f'with --online any of lm-eval\'s, e.g. {", ".join(t for t in TASK_SETTINGS if t not in OFFLINE_TASKS)}')
+    ev.add_argument('--online', action='store_true', help="lm-eval's own tasks from the hub (needs network)")
     ev.add_argument('--limit', type=_positive, default=None, help='examples per task')
-    ev.add_argument('--mc-num', type=_positive, default=32, help='Monte-Carlo samples per continuation')
+    ev.add_argument('--mc-num', type=_positive, default=None, help="Monte-Carlo samples per continuation (default: the task's, e.g. 128)")
     ev.add_argument('--data', default=None, help='directory of the task files (default: shared/data/tasks)')
     ev.add_argument('--seed', type=int, default=0)
     ev.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: cpu)')
@@ -295,7 +304,7 @@ def run_prior(args) -> int:
 
 def run_quantize(args) -> int:
     "`fair-calib quantize`: one method, saved as a packed checkpoint with quantize.json."
-    fp = load_dllm(args.model, dtype=args.dtype, device=args.device)
+    fp = load_dllm(args.model, dtype=args.dtype, device='cpu' if args.offload else args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
     calib = calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len) if 'gptq' in args.method or args.method in CALIB_METHODS else None
     settings = CalibConfig(epochs=args.epochs, gen_length=args.gen_length, block_length=sampler_for(fp.arch, args.gen_length).get('block_length'),
@@ -304,6 +313,7 @@ def run_quantize(args) -> int:
     if args.seq_len <= args.gen_length and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {args.gen_length}: the calibration states need a prompt")
     q = quantize_model(fp, args.method, args.bits, calib=calib, prior=prior, settings=settings, ckpt=args.ckpt,
+                       inplace=True, offload=args.offload, device=args.device,      # the FP model is not needed afterwards
                        **({'group_size': args.group_size} if args.group_size else {}))
     save_quantized(q, args.out)
     info = dict(model=args.model, method=args.method, bits=args.bits, seconds=q.quant['seconds_total'],
@@ -319,8 +329,10 @@ def run_eval(args) -> int:
     if args.prompts and fp is None:
         raise ValueError("--prompts needs --fp: the decision metrics compare the model with its full-precision reference")
     prompts = (8 if fp is not None else 0) if args.prompts is None else args.prompts
+    bad = [t for t in args.tasks if t not in OFFLINE_TASKS + TESTBED_TASKS] if not args.online else []
+    if bad: raise ValueError(f"{bad} are not offline tasks ({', '.join(OFFLINE_TASKS + TESTBED_TASKS)}): pass --online for lm-eval's own")
     rec = eval_record(q, fp, tuple(args.ppl), args.seq_len, args.windows, args.n_mc, prompts, args.gen_length,
-                      tuple(args.tasks), args.limit, args.mc_num, args.data, args.seed)
+                      tuple(args.tasks), args.limit, args.mc_num, args.data, args.seed, online=args.online)
     args.out.parent.mkdir(parents=True, exist_ok=True); args.out.write_text(json.dumps(rec, indent=2) + '\n')
     for d, e in rec['ppl'].items():
         print(f"ppl {d}: {e['ppl']:.3f} (nats/token {e['nats']:.4f} ± {e['se']:.4f})" +

@@ -24,10 +24,10 @@ from .stability import frontier_flips, post_commit_mismatch
 from .train import data_dir, read_domain, token_stream
 
 # %% auto #0
-__all__ = ['SAMPLER', 'GREEDY_RULE', 'TASKS_DIR', 'OFFLINE_TASKS', 'mc_masks', 'bound_samples', 'as_stream', 'eval_windows',
-           'Elbo', 'Comparison', 'compare_ppl', 'elbo_ppl', 'decision_metrics', 'heldout_prompts', 'sampler_for',
-           'load_model', 'FairCalibLM', 'winogrande_gold', 'offline_tasks', 'versions', 'quant_settings', 'evaluate',
-           'lm_eval_main']
+__all__ = ['SAMPLER', 'GREEDY_RULE', 'TASKS_DIR', 'OFFLINE_TASKS', 'TASK_SETTINGS', 'mc_masks', 'bound_samples', 'as_stream',
+           'eval_windows', 'Elbo', 'Comparison', 'compare_ppl', 'elbo_ppl', 'decision_metrics', 'heldout_prompts',
+           'sampler_for', 'load_model', 'FairCalibLM', 'task_settings', 'winogrande_gold', 'offline_tasks', 'versions',
+           'quant_settings', 'evaluate', 'lm_eval_main']
 
 # %% ../nbs/07_evaluate.ipynb #1069ac7e
 def mc_masks(N: int,                    # sequences
@@ -276,12 +276,47 @@ class FairCalibLM(LM):
         out = generate(self.dllm, [c], gen_length=len(y), steps=len(y), remasking=GREEDY_RULE[self.dllm.arch])
         return out[0, len(c):].tolist() == y
 
+    @torch.no_grad()
+    def _single_tokens(self, ctxs: list[tuple[int, ...]]) -> dict[tuple[int, ...], torch.Tensor]:
+        "log p(. | c) (V,) at one masked position after each context: one forward per context, equal lengths batched."
+        out, by_len = {}, {}
+        for c in ctxs: by_len.setdefault(len(c), []).append(c)
+        for group in by_len.values():
+            for b in range(0, len(group), self.bs):
+                cs = group[b:b + self.bs]
+                x = torch.tensor([list(c) + [self.dllm.mask_id] for c in cs], device=self.dllm.device)
+                out.update(zip(cs, F.log_softmax(self.dllm.logits(x)[:, -1].float(), -1).cpu()))
+        return out
+
     def loglikelihood(self, requests, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+        pairs = [self._encode_pair(*req.args) for req in requests]
+        # one-token continuations: the bound is exact (k = 1) and needs the context alone, so the choices of a question
+        # share one forward, which also gives the greedy answer (its argmax)
+        one = self._single_tokens(list(dict.fromkeys(tuple(c) for c, y in pairs if len(y) == 1))) if not self.cfg_scale else {}
+        greedy = self._greedy_flags([(i, c, y) for i, (c, y) in enumerate(pairs) if tuple(c) not in one or len(y) > 1])
         res = []
-        for req in tqdm(requests, desc='loglikelihood', disable=disable_tqdm or not self.progress):
-            c, y = self._encode_pair(*req.args)
-            res.append((-self._bound(c + y, len(c), 1 if len(y) == 1 else self.mc_num), self._is_greedy(c, y)))
+        for i, (c, y) in enumerate(tqdm(pairs, desc='loglikelihood', disable=disable_tqdm or not self.progress)):
+            if len(y) == 1 and tuple(c) in one:
+                lp = one[tuple(c)]; res.append((lp[y[0]].item(), int(lp.argmax()) == y[0]))
+            else: res.append((-self._bound(c + y, len(c), 1 if len(y) == 1 else self.mc_num), greedy[i]))
         return res
+
+    @torch.no_grad()
+    def _greedy_flags(self, items: list[tuple[int, list[int], list[int]]]) -> dict[int, bool]:
+        "is_greedy of (index, c, y) at once: greedy decoding depends on (c, len(y)) alone, so one decode per distinct pair, equal shapes batched."
+        flags, keys = {}, {}
+        for i, c, y in items:
+            if len(y) > self.greedy_max: flags[i] = self._is_greedy(c, y)           # one parallel argmax each
+            else: keys.setdefault((tuple(c), len(y)), []).append((i, y))
+        shapes = {}
+        for c, n in keys: shapes.setdefault((len(c), n), []).append(c)
+        for (lc, n), cs in shapes.items():
+            for b in range(0, len(cs), self.bs):
+                chunk = cs[b:b + self.bs]
+                out = generate(self.dllm, [list(c) for c in chunk], gen_length=n, steps=n, remasking=GREEDY_RULE[self.dllm.arch])[:, lc:]
+                for c, row in zip(chunk, out.tolist()):
+                    for i, y in keys[c, n]: flags[i] = row == y
+        return flags
 
     def loglikelihood_rolling(self, requests, disable_tqdm: bool = False) -> list[float]:
         res, W = [], self.max_length - 1
@@ -312,7 +347,27 @@ model_registry.register('fair_calib', target='fair_calib.evaluate:FairCalibLM')
 
 # %% ../nbs/07_evaluate.ipynb #a2bdf37c
 TASKS_DIR = ASSETS.parent / 'tasks'
-OFFLINE_TASKS = ('piqa', 'arc_easy', 'arc_challenge', 'boolq', 'winogrande', 'lambada_openai')
+OFFLINE_TASKS = ('piqa', 'arc_easy', 'arc_challenge', 'boolq', 'winogrande', 'lambada_openai', 'gsm8k')
+
+TASK_SETTINGS: dict[str, dict] = {   # the dLLM literature's settings per task (REFERENCES.md: LLaDA's and QDLM's scripts)
+    'gsm8k':        dict(num_fewshot=4, llada=dict(gen_length=256, steps=256, block_length=32), dream=dict(gen_length=256, steps=256)),
+    'minerva_math': dict(num_fewshot=0, llada=dict(gen_length=256, steps=256, block_length=64), dream=dict(gen_length=256, steps=256)),
+    'humaneval':    dict(num_fewshot=0, llada=dict(gen_length=512, steps=512, block_length=32), dream=dict(gen_length=128, steps=128)),
+    'mbpp':         dict(num_fewshot=3, llada=dict(gen_length=512, steps=512, block_length=32), dream=dict(gen_length=128, steps=128)),
+    'mmlu':         dict(num_fewshot=5, mc_num=1),
+    'hellaswag':    dict(num_fewshot=0, mc_num=128),
+    'piqa':         dict(num_fewshot=0, mc_num=128), 'arc_easy': dict(num_fewshot=0, mc_num=128),
+    'arc_challenge': dict(num_fewshot=0, mc_num=128), 'winogrande': dict(num_fewshot=0, mc_num=128),
+}
+
+def task_settings(tasks: Sequence[str], arch: str) -> tuple[int | None, dict]:
+    "(num_fewshot, FairCalibLM settings) of TASK_SETTINGS for `tasks` on `arch`; tasks that disagree must be run apart."
+    rows = [TASK_SETTINGS[t] for t in tasks if t in TASK_SETTINGS]
+    got = {(r.get('num_fewshot'), json.dumps({k: v for k, v in {**r.get(arch, {}), 'mc_num': r.get('mc_num')}.items() if v is not None}, sort_keys=True)) for r in rows}
+    if len(got) > 1: raise ValueError(f"tasks {list(tasks)} have different shots or sampler settings in TASK_SETTINGS: evaluate them separately")
+    if not got: return None, {}
+    shots, kw = got.pop()
+    return shots, json.loads(kw)
 
 def winogrande_gold(doc: dict) -> int:
     "WinoGrande in lm-eval's multiple-input mode: the index of the right context."
@@ -326,11 +381,12 @@ def offline_tasks(data: str | os.PathLike | None = None,  # directory of <task>.
     data = Path(data).expanduser().resolve() if data else data_dir() / 'tasks'
     bad = [t for t in tasks if t not in OFFLINE_TASKS]
     if bad: raise ValueError(f"no offline YAML for {bad}; offline tasks are {OFFLINE_TASKS} (online, use lm-eval's TaskManager())")
-    missing = [f'{t}.jsonl' for t in tasks if not (data / f'{t}.jsonl').exists()]
+    missing = [f'{t}.jsonl' for t in tasks if t != 'gsm8k' and not (data / f'{t}.jsonl').exists()]
     if missing: raise FileNotFoundError(f"{data} lacks {missing}: give a directory with the task files in MosaicML's JSON-lines format")
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix='fair_calib_tasks_'))
     out.mkdir(parents=True, exist_ok=True)
-    for t in tasks: (out / f'{t}.yaml').write_text((TASKS_DIR / f'{t}.yaml').read_text().replace('{data_dir}', str(data)))
+    g = data / 'gsm8k' if (data / 'gsm8k').is_dir() else data_dir() / 'gsm8k'          # GSM8K: the dataset's own files
+    for t in tasks: (out / f'{t}.yaml').write_text((TASKS_DIR / f'{t}.yaml').read_text().replace('{data_dir}', str(data)).replace('{gsm8k_dir}', str(g)))
     return TaskManager(include_path=str(out), include_defaults=False)
 
 # %% ../nbs/07_evaluate.ipynb #13789bfc
@@ -358,6 +414,9 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
     from fair_calib.testbed import TESTBED_GEN, TESTBED_TASKS, testbed_tasks
     testbed = [t for t in tasks if t in TESTBED_TASKS]
     if testbed: model_args.setdefault('gen_length', TESTBED_GEN)       # the region the testbed models answer in
+    shots, kw = task_settings(tasks, dllm.arch)                         # the literature's settings, unless given
+    num_fewshot = shots if num_fewshot is None else num_fewshot
+    for k, v in kw.items(): model_args.setdefault(k, v)
     lm = FairCalibLM(dllm=dllm, **model_args)
     if not offline and not testbed: tm = TaskManager()
     else:
