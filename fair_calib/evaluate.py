@@ -213,6 +213,17 @@ def load_model(pretrained: str | os.PathLike, dtype=None, device=None) -> DLLM:
     return load_dllm(pretrained, dtype=dtype, device=device)
 
 # %% ../nbs/07_evaluate.ipynb #f6a4927e
+def _distributed(device: str | None) -> tuple[int, int, str | None]:
+    "(rank, world size, this rank's device): from torch.distributed, initialised here when WORLD_SIZE > 1 (torchrun, accelerate launch)."
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and dist.is_available() and not dist.is_initialized():
+        dist.init_process_group('nccl' if torch.cuda.is_available() and str(device or 'cuda').startswith('cuda') else 'gloo')
+    if not (dist.is_available() and dist.is_initialized()): return 0, 1, device
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if torch.cuda.is_available() and str(device or 'cuda').startswith('cuda'):          # one GPU per rank
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"; torch.cuda.set_device(device)
+    return rank, world, device
+
 class FairCalibLM(LM):
     "lm-eval model for LLaDA/Dream: Monte-Carlo ELBO log-likelihoods and generation with the package's sampler."
     def __init__(self,
@@ -237,13 +248,31 @@ class FairCalibLM(LM):
         if device and str(device).startswith('cuda') and not torch.cuda.is_available():   # lm-eval's CLI passes cuda:0 by default
             warnings.warn(f"device={device!r} but CUDA is not available: running on the CPU (pass --device cpu to silence this)")
             device = 'cpu'
+        self._rank, self._world_size, device = _distributed(device)    # launched by torchrun / accelerate launch: data parallel
         self.dllm = dllm if dllm is not None else load_model(pretrained, dtype=dtype, device=device)
+        self._device = self.dllm.device
         if self.dllm.tokenizer is None: raise ValueError("this model has no tokenizer; lm-eval needs one to encode the requests")
         cfg = self.dllm.config
         self.max_length = int(max_length or getattr(cfg, 'max_sequence_length', None) or getattr(cfg, 'max_position_embeddings', 2048))
         self.sampler = sampler_for(self.dllm.arch, int(gen_length), steps and int(steps), remasking=remasking, block_length=block_length)
         self.mc_num, self.bs, self.cfg_scale, self.seed, self.progress = int(mc_num), int(batch_size), float(cfg_scale), int(seed), progress
         self.eos, self.greedy_max, self._warned = self.dllm.tokenizer.eos_token_id, int(greedy_max), False
+
+    # lm-eval's data parallelism: it gives each rank its share of the requests and gathers the metrics through these
+    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
+        if self._world_size == 1: return t
+        out = [torch.zeros_like(t) for _ in range(self._world_size)]
+        torch.distributed.all_gather(out, t)
+        return torch.stack(out) if t.ndim == 0 else torch.cat(out)
+
+    def gather_object(self, obj, dst: int = 0):
+        if self._world_size == 1: return [obj]
+        res = [None] * self._world_size if self._rank == dst else None
+        torch.distributed.gather_object(obj, res, dst=dst)
+        return res
+
+    def barrier(self):
+        if self._world_size > 1: torch.distributed.barrier()
 
     def tok_encode(self, s: str) -> list[int]: return self.dllm.tokenizer(s, add_special_tokens=False)['input_ids']
 
@@ -430,6 +459,7 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
                         log_samples=False, bootstrap_iters=1000, random_seed=lm.seed, numpy_random_seed=lm.seed,
                         torch_random_seed=lm.seed, fewshot_random_seed=lm.seed)
     secs = time.perf_counter() - t0
+    if r is None: return None                                           # data parallel: rank 0 holds the results
     n = {t: r['n-samples'][t]['effective'] for t in tasks}
     metrics = {t: {k.split(',')[0]: v for k, v in r['results'][t].items() if k not in ('alias', 'sample_len') and isinstance(v, (int, float))} for t in tasks}
     rec = dict(model=getattr(dllm, 'name', ''), arch=dllm.arch, quant=quant_settings(dllm), tasks=metrics, n=n, limit=limit,
