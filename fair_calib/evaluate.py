@@ -250,7 +250,7 @@ class FairCalibLM(LM):
             device = 'cpu'
         self._rank, self._world_size, device = _distributed(device)    # launched by torchrun / accelerate launch: data parallel
         self.dllm = dllm if dllm is not None else load_model(pretrained, dtype=dtype, device=device)
-        self._device = self.dllm.device
+        self._device = getattr(self.dllm, 'device', None)             # a stand-in model may have none
         if self.dllm.tokenizer is None: raise ValueError("this model has no tokenizer; lm-eval needs one to encode the requests")
         cfg = self.dllm.config
         self.max_length = int(max_length or getattr(cfg, 'max_sequence_length', None) or getattr(cfg, 'max_position_embeddings', 2048))
