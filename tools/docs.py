@@ -265,6 +265,7 @@ def readme_text() -> str:
         if d.get('include') == 'false' or 'hide' in d or 'export' in d: continue
         if code.strip() and d.get('echo') != 'false': parts.append(f'```python\n{code}\n```')
         for o in c.get('outputs', []) if d.get('output') != 'false' else []:
+            if o.get('output_type') == 'stream' and o.get('name') == 'stderr': continue   # progress bars and warnings
             txt = _text(o.get('text', '')) if o.get('output_type') == 'stream' else _text(o.get('data', {}).get('text/markdown', o.get('data', {}).get('text/plain', '')))
             if 'text/markdown' in o.get('data', {}): parts.append(txt.strip())
             elif txt.strip(): parts.append(f'```\n{ANSI.sub("", txt).rstrip()}\n```')
