@@ -178,10 +178,16 @@ def _fresh_block(dllm: DLLM, q: DLLM, j: int, cfg: QuantConfig, smooth: bool, de
     q.blocks[j] = blk.to(device).requires_grad_(False)
     return add_block_transforms(q, j, cfg, smooth)
 
-def _load_blocks(d: Path, dllm: DLLM, q: DLLM, cfg: QuantConfig, smooth: bool, key: str, device: torch.device) -> list[dict]:
-    "Restore the finished blocks 0, 1, ... found in d into q (on `device`); their losses."
+def _finished(d: Path) -> int:
+    "How many blocks (0, 1, ...) a checkpoint directory holds."
+    n = 0
+    while _block_file(d, n).exists(): n += 1
+    return n
+
+def _load_blocks(d: Path, dllm: DLLM, q: DLLM, cfg: QuantConfig, smooth: bool, key: str, device: torch.device, n: int) -> list[dict]:
+    "Restore the n finished blocks 0 .. n-1 in d into q (on `device`); their losses."
     losses = []
-    while _block_file(d, j := len(losses)).exists():
+    for j in range(n):
         ck = torch.load(_block_file(d, j), weights_only=True)
         if ck['key'] != key: raise ValueError(f"{d} holds the checkpoint of another calibration run (method, settings or data differ): "
                                               "delete it or pass another ckpt directory")
@@ -275,10 +281,9 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
     on_dev = lambda blk: blk if block_home(blk)[0] == dev else copy.deepcopy(blk).to(dev)
     losses: list[dict] = []
     if ckpt is not None:
-        n_done = 0
-        while _block_file(Path(ckpt), n_done).exists(): n_done += 1
+        n_done = _finished(Path(ckpt))
         for j in range(n_done): h = run_block(on_dev(dllm.blocks[j]), h, cos, sin, settings.forward_batch)   # FP inputs again
-        losses = _load_blocks(Path(ckpt), dllm, q, cfg, settings.smooth, key, home)
+        losses = _load_blocks(Path(ckpt), dllm, q, cfg, settings.smooth, key, home, n_done)
     for i in tqdm(range(len(losses), len(q.blocks)), desc=f'stage II ({method})', disable=not progress):
         _check_finite(h, f'the input of block {i}')
         fp = on_dev(dllm.blocks[i])                                         # the FP block, on the compute device
@@ -337,7 +342,7 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     N = n_windows * (settings.per_prompt if settings.states == 'rollout' else 1)
     G = lambda l: 1 if w_group is None else l.in_features // w_group
     b = dict(model=bx * P, block=bx * Pb,
-             activations=2 * N * seq_len * D * ba, token_weights=4 * N * seq_len if method != 'flatquant' else 0,
+             activations=2 * N * seq_len * D * ba, token_weights=4 * N * seq_len if method in WEIGHTED + STATE_WEIGHTED else 0,
              quantized_block=Pbl + 8 * sum(l.out_features * G(l) for l in lin),
              train_weight_path=16 * (Pl if settings.recompute else Pbl),
              train_activations=4 * settings.batch_size * seq_len * (10 * D + 5 * Fh),
