@@ -17,11 +17,11 @@ from tqdm.auto import tqdm
 from .sampling import generate
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'SPLITS', 'EVAL_EVERY', 'TESTBED_GEN', 'TESTBED_TASKS', 'Problem',
-           'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup', 'Family', 'split_of', 'make_problems',
-           'task_suite', 'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
-           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'encode_problem',
-           'calibration_windows']
+__all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'TESTBED_FAMILIES', 'SPLITS', 'EVAL_EVERY', 'TESTBED_GEN',
+           'TESTBED_TASKS', 'Problem', 'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup',
+           'gen_reverse', 'Family', 'split_of', 'make_problems', 'task_suite', 'training_problems', 'TaskResult',
+           'generate_completions', 'task_accuracy', 'binom_two_sided', 'paired_accuracy', 'paired_seeds',
+           'process_results', 'testbed_tasks', 'encode_problem', 'calibration_windows']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
 @dataclass(frozen=True)
@@ -84,6 +84,12 @@ def gen_lookup(rng: random.Random, pairs: int = 6, digits: int = 2) -> tuple[str
     return (f"Question: The values are {ctx}. What is the value of {keys[q]}?\nAnswer:",
             f" {keys[q]} = {vals[q]}\n#### {vals[q]}", str(vals[q]))
 
+def gen_reverse(rng: random.Random, length: int = 6, digits: int = 2) -> tuple[str, str, str]:
+    "Reverse a list of `length` distinct numbers of `digits` digits."
+    xs = rng.sample(range(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits), length)
+    ans = ', '.join(map(str, xs[::-1]))
+    return f"Question: Reverse the list: {', '.join(map(str, xs))}.\nAnswer:", f"\n#### {ans}", ans
+
 @dataclass(frozen=True)
 class Family:
     "A problem family: its generator, evaluated knob values, and the curriculum knob's minimum."
@@ -95,7 +101,9 @@ FAMILIES: dict[str, Family] = {
     'add':    Family(gen_add,    dict(digits=2, terms=2), ('digits', 1)),
     'sort':   Family(gen_sort,   dict(length=5, digits=2), ('length', 2)),
     'lookup': Family(gen_lookup, dict(pairs=4, digits=2), ('pairs', 2)),
+    'reverse': Family(gen_reverse, dict(length=6, digits=2), ('length', 2)),
 }
+TESTBED_FAMILIES = ('add', 'sort', 'reverse')   # the families the testbed models are trained and judged on
 
 # %% ../nbs/07b_testbed.ipynb #f3904c02
 SPLITS = ('train', 'eval')
@@ -133,14 +141,14 @@ def make_problems(family: str,            # a key of FAMILIES
 
 def task_suite(n: int = 500,                                 # problems per family
                seed: int = 0,
-               families: Sequence[str] = tuple(FAMILIES),
+               families: Sequence[str] = TESTBED_FAMILIES,
                split: str = 'eval') -> list[Problem]:
     "`n` problems of each family, family after family: the standard evaluation set."
     return [p for f in families for p in make_problems(f, n, seed, split)]
 
 def training_problems(n: int,                                # problems to draw
                       seed: int,                             # the stream's seed (e.g. one per training step)
-                      families: Sequence[tuple[str, float]] = tuple((f, 1.) for f in FAMILIES),  # (family, weight)
+                      families: Sequence[tuple[str, float]] = tuple((f, 1.) for f in TESTBED_FAMILIES),  # (family, weight)
                       curriculum: bool = True) -> list[Problem]:
     "Problems of the training split: families drawn by weight, the curriculum knob in [minimum, value] (the value half the time)."
     rng = random.Random(f'train-stream/{seed}')
@@ -326,7 +334,7 @@ def calibration_windows(dllm,                             # supplies the tokeniz
                         gen: int = TESTBED_GEN,           # answer region at the end of each task window
                         seed: int = 0,                    # problems, text offsets and order
                         text_share: float = 0.25,         # fraction of text windows
-                        families: Sequence[tuple[str, float]] = tuple((f, 1.) for f in FAMILIES)) -> torch.Tensor:
+                        families: Sequence[tuple[str, float]] = tuple((f, 1.) for f in TESTBED_FAMILIES)) -> torch.Tensor:
     "(n, seq_len) calibration ids: task windows ending in a training-split problem's answer region, and text windows."
     from fair_calib.quant import calibration_ids
     if n <= 0: raise ValueError(f"n={n}: the calibration set needs at least one window")

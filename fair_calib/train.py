@@ -16,13 +16,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .models import DLLM, init_dllm, load_dllm, save_dllm
-from .testbed import FAMILIES, encode_problem, make_problems, task_accuracy, training_problems
+from .testbed import FAMILIES, TESTBED_FAMILIES, encode_problem, make_problems, task_accuracy, training_problems
 
 # %% auto #0
-__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_MIX', 'PRESETS', 'data_dir', 'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts',
-           'train_tokenizer', 'token_stream', 'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss',
-           'task_rows', 'task_loss', 'TrainConfig', 'token_overrides', 'prepare_data', 'heldout_loss', 'track_accuracy',
-           'train', 'ship', 'main', 'distinct_fraction', 'repeated_ngram_fraction', 'elbo_nats']
+__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_FIRST', 'TESTBED_MIX', 'TESTBED_SWITCH', 'PRESETS', 'data_dir', 'gsm8k_doc',
+           'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer', 'token_stream', 'step_generator',
+           'sample_batch', 'mask_batch', 'diffusion_loss', 'task_rows', 'task_loss', 'TrainConfig', 'token_overrides',
+           'prepare_data', 'heldout_loss', 'track_accuracy', 'train', 'ship', 'main', 'distinct_fraction',
+           'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
 def data_dir() -> Path:
@@ -180,6 +181,7 @@ class TrainConfig:
     eval_batches: int = 4
     init: str | None = None                   # start from this checkpoint (built-in name or directory): its weights and tokenizer
     tasks: tuple = ()                         # (family, weight) of testbed problems trained beside the text, answers masked
+    task_phases: tuple = ()                   # ((step, mix), ...): from `step` on the task mix is `mix` instead of `tasks`
     task_batch: int = 64                      # task rows per step
     task_gen: int = 32                        # a task row's answer region: completion, then eos padding
     text_weight: float = 1.0                  # weight of the text loss beside the task loss (tasks given)
@@ -202,6 +204,13 @@ class TrainConfig:
                 errs.append(f"tasks={self.tasks} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
             for k in ('task_batch', 'task_gen'):
                 if int(getattr(self, k)) <= 0: errs.append(f"{k}={getattr(self, k)} (must be > 0 when tasks are trained)")
+        starts = [s for s, _ in self.task_phases]
+        if self.task_phases and not self.tasks: errs.append("task_phases without tasks (give the first phase's mix as `tasks`)")
+        if starts != sorted(set(starts)) or any(not 0 < s < self.steps for s in starts):
+            errs.append(f"task_phases start at {starts} (increasing steps in (0, steps={self.steps}))")
+        for _, mix in self.task_phases:
+            if not mix or any(f not in FAMILIES or not w > 0 for f, w in mix):
+                errs.append(f"task_phases mix {mix} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
         if errs: raise ValueError('invalid TrainConfig: ' + '; '.join(errs))
 
     def lr_at(self, step: int) -> float:
@@ -209,6 +218,13 @@ class TrainConfig:
         if step < self.warmup: return self.lr * (step + 1) / self.warmup
         f = (step - self.warmup) / max(1, self.steps - self.warmup)
         return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * f)))
+
+    def tasks_at(self, step: int) -> tuple:
+        "The task mix trained at `step`: `tasks`, or the last phase started by then."
+        mix = self.tasks
+        for s, m in self.task_phases:
+            if step >= s: mix = m
+        return mix
 
 # %% ../nbs/09_train_small.ipynb #a5fd2e09
 def token_overrides(arch: str, tok) -> dict:
@@ -220,8 +236,9 @@ def token_overrides(arch: str, tok) -> dict:
 def _cfg_json(cfg: TrainConfig) -> dict: return json.loads(json.dumps(asdict(cfg)))
 
 def _load_cfg(d: dict) -> TrainConfig:
-    return TrainConfig(**{**d, 'mix': tuple(tuple(x) for x in d['mix']), 'betas': tuple(d['betas']),
-                          'tasks': tuple(tuple(x) for x in d.get('tasks', ()))})
+    pairs = lambda xs: tuple(tuple(x) for x in xs)
+    return TrainConfig(**{**d, 'mix': pairs(d['mix']), 'betas': tuple(d['betas']), 'tasks': pairs(d.get('tasks', ())),
+                          'task_phases': tuple((s, pairs(m)) for s, m in d.get('task_phases', ()))})
 
 def prepare_data(cfg: TrainConfig, out: Path, root: Path | None = None, docs: dict | None = None):
     "The run's tokenizer (trained once, then reloaded from `out`) and its train / held-out token streams per domain."
@@ -256,13 +273,23 @@ def _start_model(cfg: TrainConfig, out: Path) -> DLLM | None:
     return base
 
 @torch.no_grad()
-def track_accuracy(dllm: DLLM, cfg: TrainConfig) -> dict[str, float]:
-    "Greedy accuracy per task family on `cfg.track` evaluation-split problems (seed 10000, never the final evaluation's)."
-    probs = [p for f, _ in cfg.tasks for p in make_problems(f, cfg.track, seed=10_000)]
+def track_accuracy(dllm: DLLM, cfg: TrainConfig, step: int = 0) -> dict[str, float]:
+    "Greedy accuracy per family of the mix at `step` on `cfg.track` evaluation-split problems (seed 10000, never the final evaluation's)."
+    probs = [p for f, _ in cfg.tasks_at(step) for p in make_problems(f, cfg.track, seed=10_000)]
     dllm.model.eval()
     res = task_accuracy(dllm, probs, gen_length=cfg.task_gen)
     dllm.model.train()
     return {f: v['accuracy'] for f, v in res.per_family().items()}
+
+def _check_change(old: TrainConfig, new: TrainConfig, done: int, out: Path):
+    "Refuse settings a run of `done` steps cannot continue with: only more steps, and task phases from step `done` on, may change."
+    if replace(old, steps=new.steps, task_phases=new.task_phases) != new:
+        raise ValueError(f"{out} holds a run with other settings ({out / 'train_config.json'}); use a new directory or the same "
+                         "TrainConfig (only `steps` may change, upwards, and `task_phases` from the checkpoint's step on)")
+    if new.steps < old.steps: raise ValueError(f"steps={new.steps} < {old.steps}: a run may only be extended (steps upwards)")
+    if (bad := next((s for s in range(done) if old.tasks_at(s) != new.tasks_at(s)), None)) is not None:
+        raise ValueError(f"task_phases change the mix at step {bad}, which the run at {out} has already trained (checkpoint at "
+                         f"step {done}): a new phase may start at step {done} or later")
 
 def train(cfg: TrainConfig,                  # the run's settings
           out: str | Path,                   # run directory (created; resumed if it holds a checkpoint)
@@ -273,13 +300,15 @@ def train(cfg: TrainConfig,                  # the run's settings
     "Train (or resume) a small dLLM; returns the model."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     cf = out / 'train_config.json'
-    extended = None
+    ck = out / 'checkpoint.pt'
+    saved = torch.load(ck, weights_only=False) if ck.exists() else None
+    done = saved['state']['step'] if saved else 0
+    changed = {}
     if cf.exists() and (old := _load_cfg(json.loads(cf.read_text()))) != cfg:
-        if replace(old, steps=cfg.steps) != cfg or cfg.steps <= old.steps:
-            raise ValueError(f"{out} holds a run with other settings ({cf}); use a new directory or the same TrainConfig "
-                             "(only `steps` may change, upwards, to extend a run)")
-        extended = dict(extended=dict(steps_from=old.steps, steps_to=cfg.steps))   # the cosine is stretched from here on
-        shutil.rmtree(out / 'final', ignore_errors=True)                            # the shorter run's export is superseded
+        _check_change(old, cfg, done, out)
+        if cfg.steps != old.steps: changed['extended'] = dict(steps_from=old.steps, steps_to=cfg.steps)  # the cosine is stretched from here on
+        if cfg.task_phases != old.task_phases: changed['task_phases'] = _cfg_json(cfg)['task_phases']
+        shutil.rmtree(out / 'final', ignore_errors=True)                            # the earlier settings' export is superseded
     cf.write_text(json.dumps(_cfg_json(cfg), indent=2) + '\n')
     base = _start_model(cfg, out)
     tok, streams = prepare_data(cfg, out, root, docs)
@@ -291,14 +320,12 @@ def train(cfg: TrainConfig,                  # the run's settings
     opt = torch.optim.AdamW([dict(params=decay, weight_decay=cfg.weight_decay), dict(params=rest, weight_decay=0.)],
                             lr=cfg.lr, betas=cfg.betas)
     state = dict(step=0, tokens=0, seconds=0.0)
-    ck = out / 'checkpoint.pt'
-    if ck.exists():
-        saved = torch.load(ck, weights_only=False)
+    if saved:
         model.load_state_dict(saved['model']); opt.load_state_dict(saved['opt']); state = saved['state']
     fwd = DLLM(torch.compile(model), tok, dllm.name) if cfg.compile else dllm
     names = [d for d, _ in cfg.mix]
     log = (out / 'log.jsonl').open('a')
-    if extended: log.write(json.dumps(dict(step=state['step'], **extended)) + '\n')
+    if changed: log.write(json.dumps(dict(step=state['step'], **changed)) + '\n')
     def save():
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), state=state), out / 'checkpoint.tmp')
         os.replace(out / 'checkpoint.tmp', ck)
@@ -312,8 +339,8 @@ def train(cfg: TrainConfig,                  # the run's settings
         parts, n_tok = {}, x.numel()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=cfg.bf16):
             loss = parts['text_loss'] = diffusion_loss(fwd, x, g, cfg.mask_eps)
-            if cfg.tasks:
-                xs, region = task_rows(tok, training_problems(cfg.task_batch, cfg.seed * 1_000_003 + s, cfg.tasks), cfg.task_gen)
+            if mix := cfg.tasks_at(s):
+                xs, region = task_rows(tok, training_problems(cfg.task_batch, cfg.seed * 1_000_003 + s, mix), cfg.task_gen)
                 parts['task_loss'] = task_loss(fwd, xs, region, g, cfg.mask_eps)
                 loss, n_tok = cfg.text_weight * loss + parts['task_loss'], n_tok + xs.numel()
         opt.zero_grad(set_to_none=True)
@@ -325,7 +352,7 @@ def train(cfg: TrainConfig,                  # the run's settings
         if cfg.tasks: rec |= {k: v.item() for k, v in parts.items()}
         if (s + 1) % cfg.eval_every == 0 or s + 1 == cfg.steps:
             rec['heldout'] = dict(zip(names, heldout_loss(dllm, cfg, streams['heldout'])))
-            if cfg.tasks and cfg.track: rec['accuracy'] = track_accuracy(dllm, cfg)
+            if cfg.tasks and cfg.track: rec['accuracy'] = track_accuracy(dllm, cfg, s)
         if (s + 1) % cfg.log_every == 0 or 'heldout' in rec: log.write(json.dumps(rec) + '\n'); log.flush()
         if (s + 1) % cfg.ckpt_every == 0 or s + 1 == end: save()
         bar.update(1); bar.set_postfix(loss=f'{loss.item():.3f}')
@@ -356,12 +383,14 @@ def ship(run: str | Path,               # a finished run directory (holds final/
     return dst
 
 # %% ../nbs/09_train_small.ipynb #c0e95cab
-TESTBED_MIX = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))   # testbed task families and weights
+TESTBED_FIRST = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))                 # the first phase, with retrieval (not learned)
+TESTBED_MIX = tuple((f, 1.5 if f == 'sort' else 1.0) for f in TESTBED_FAMILIES)   # the testbed families, sorting (the hardest) x1.5
+TESTBED_SWITCH = {'llada': 2600, 'dream': 3400}                                  # step each run had reached when lookup was replaced
 
 PRESETS: dict[str, TrainConfig] = {     # name -> the run that produces the built-in model of that name
     'small-llada': TrainConfig(arch='llada'),
     'small-dream': TrainConfig(arch='dream'),
-    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_MIX, batch_size=2, task_batch=48, text_weight=0.1,
+    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_FIRST, task_phases=((TESTBED_SWITCH[a], TESTBED_MIX),), batch_size=2, task_batch=48, text_weight=0.1,
                                    steps=6000, lr=1e-3, warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
 }
 

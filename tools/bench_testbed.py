@@ -20,8 +20,8 @@ from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_GEN, calibration_windows, task_accuracy, task_suite, training_problems
-from fair_calib.train import read_domain
+from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, task_accuracy, task_suite, training_problems
+from fair_calib.train import PRESETS, read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
            'fair-state', 'fair-state-gptq')                                            # the last two: per-state weights
@@ -52,9 +52,11 @@ def main():
     fp = load_dllm(a.model)
     G = TESTBED_GEN
     sk = sampler_for(fp.arch, G)
-    problems = task_suite(a.problems, seed=0)
+    run = PRESETS.get(a.model)
+    mix = run.tasks_at(run.steps - 1) if run and run.tasks else tuple((f, 1.) for f in TESTBED_FAMILIES)  # the final training mix
+    problems = task_suite(a.problems, seed=0, families=[f for f, _ in mix])
     tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
-    flip_prompts = tok(task_suite(a.flip_prompts, seed=1))
+    flip_prompts = tok(task_suite(a.flip_prompts, seed=1, families=[f for f, _ in mix]))
     texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
     command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
     fp_rollout = generate(fp, flip_prompts, trace=True, **sk)
@@ -65,7 +67,7 @@ def main():
         meta = path.with_suffix('.json')
         if not path.exists():
             t0 = time.perf_counter()
-            prompts = tok(training_problems(a.stage1, seed=2_000_000_000))
+            prompts = tok(training_problems(a.stage1, seed=2_000_000_000, families=mix))
             with PeakRSS() as mem: pr = estimate_prior(fp, prompts, batch_size=16, progress=False, **sk)
             pr.save(path); meta.write_text(json.dumps(dict(seconds=time.perf_counter() - t0, peak_mib=mem.mib)) + '\n')
         return load_prior(path), json.loads(meta.read_text())
@@ -95,7 +97,7 @@ def main():
                 key = f'{bits}/{m}' + ('/rollout' if on_policy else '') + (f'/seed={seed}' if seed is not None else '')
                 if key in done: continue
                 s = seed or 0
-                calib = calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s) if m in SEEDED else None
+                calib = calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s, families=mix) if m in SEEDED else None
                 settings = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'), seed=s,
                                        states=a.states if on_policy else 'masked', per_prompt=a.per_prompt)
                 t0 = time.perf_counter()
