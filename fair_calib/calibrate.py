@@ -336,6 +336,8 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     lin = [mod for mod in blk.modules() if isinstance(mod, nn.Linear)]
     P, Pb = sum(p.numel() for p in m.parameters()), sum(p.numel() for p in blk.parameters())
     Pl, Pbl = max(l.weight.numel() for l in lin), sum(l.weight.numel() for l in lin)
+    rows = lambda l: min(l.out_features, max(1, QuantLinear.chunk // l.in_features)) * l.in_features   # weights of a row chunk
+    Pc = max(rows(l) for l in lin)
     D, Fh, nL = lin[0].in_features, max(l.out_features for l in lin), len(m.blocks)
     bx = torch.finfo(dtype).bits // 8
     ba = bx if settings.act_dtype == 'model' else torch.finfo(_DTYPES[settings.act_dtype]).bits // 8
@@ -344,7 +346,7 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     b = dict(model=bx * P, block=bx * Pb,
              activations=2 * N * seq_len * D * ba, token_weights=4 * N * seq_len if method in WEIGHTED + STATE_WEIGHTED else 0,
              quantized_block=Pbl + 8 * sum(l.out_features * G(l) for l in lin),
-             train_weight_path=16 * (Pl if settings.recompute else Pbl),
+             train_weight_path=16 * (Pc if settings.recompute else Pbl),
              train_activations=4 * settings.batch_size * seq_len * (10 * D + 5 * Fh),
              gptq=(8 * Fh * Fh + 12 * Pl) if method.endswith('gptq') else 0)
     transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'])

@@ -155,15 +155,18 @@ class WeightQuantizer(nn.Module):
     def clip(self) -> float | torch.Tensor:
         return self.clip_ratio if self.clip_logit is None else torch.sigmoid(self.clip_logit)
 
-    def codes(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def codes(self, w: torch.Tensor,                    # (out, in), or rows `rows` of it
+              rows: slice | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         "Codes, scale and zero of `w` (for export)."
-        return quantize_codes(w, self.bits, self.sym, self.group_size, self.clip())
+        return quantize_codes(w, self.bits, self.sym, self.group_size, self._clip(rows))
 
     def forward(self, w: torch.Tensor,                  # (out, in), or rows `rows` of it
                 rows: slice | None = None) -> torch.Tensor:
+        return fake_quant(w, self.bits, self.sym, self.group_size, self._clip(rows))
+
+    def _clip(self, rows: slice | None):
         c = self.clip()
-        if rows is not None and isinstance(c, torch.Tensor): c = c[rows]
-        return fake_quant(w, self.bits, self.sym, self.group_size, c)
+        return c[rows] if rows is not None and isinstance(c, torch.Tensor) else c
 
     def extra_repr(self): return f"bits={self.bits}, sym={self.sym}, group={self.group_size}, clip={'learnable' if self.clip_logit is not None else self.clip_ratio}"
 
@@ -256,11 +259,19 @@ class QuantLinear(nn.Module):
         x = self.effective_input(x)
         return x if self.aq is None else self.aq(x)
 
+    def _weight_rows(self, r0: int, r1: int) -> torch.Tensor:
+        "Rows r0:r1 of `effective_weight()`, computed from those rows alone (the transform acts on the input side)."
+        if self.frozen: return self.effective_weight()[r0:r1]
+        w = self.weight[r0:r1]
+        return w if self.transform is None else self.transform.weight(w.to(torch.promote_types(w.dtype, torch.float32)))
+
+    def _row_steps(self) -> range:
+        "Starts of the row chunks of at most `chunk` weights (one chunk for a layer of at most `chunk` weights)."
+        return range(0, self.out_features, max(1, self.chunk // self.in_features))
+
     def _rows(self, x: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
         "Output features r0:r1 from the activation path's x: the weight path of those rows only (rows are independent)."
-        w = self.effective_weight()[r0:r1] if self.frozen else self.weight[r0:r1]
-        if not self.frozen and self.transform is not None:
-            w = self.transform.weight(w.to(torch.promote_types(w.dtype, torch.float32)))
+        w = self._weight_rows(r0, r1)
         if self.wq is not None and not self.frozen: w = self.wq(w, slice(r0, r1))
         return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias[r0:r1].to(x.dtype))
 
@@ -268,8 +279,8 @@ class QuantLinear(nn.Module):
         "The forward in Stage II's memory mode: under grad, each part recomputed in backward (only inputs kept); row chunks of the weight."
         ck = (lambda f, *a: torch.utils.checkpoint.checkpoint(f, *a, use_reentrant=False)) if torch.is_grad_enabled() else (lambda f, *a: f(*a))
         x = ck(self.act_path, x)
-        step = max(1, self.chunk // self.in_features)
-        return torch.cat([ck(self._rows, x, r, min(r + step, self.out_features)) for r in range(0, self.out_features, step)], -1)
+        R, N = self._row_steps(), self.out_features
+        return torch.cat([ck(self._rows, x, r, min(r + R.step, N)) for r in R], -1)
 
     def code_forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in), transformed -> (..., out)
         "A frozen layer as integer hardware computes it: exact sums of code products per constant-scale segment, then the rescale."
@@ -283,14 +294,18 @@ class QuantLinear(nn.Module):
         return rescale(acc.unbind(-2), K // seg, sx, s[..., 0], self.bias, x.dtype)
 
     @torch.no_grad()
+    def _code_ints(self, q: torch.Tensor) -> torch.Tensor:
+        "Codes as stored: int8 (uint8 if asymmetric), after checking they fit."
+        dt = torch.int8 if self.wq is None or self.wq.sym else torch.uint8
+        lo, hi = torch.iinfo(dt).min, torch.iinfo(dt).max
+        if q.min().item() < lo or q.max().item() > hi: raise ValueError(f"weight codes outside [{lo}, {hi}]: were they quantized with at most 8 bits?")
+        return q.detach().to(dt)
+
     def set_codes(self, q: torch.Tensor, s: torch.Tensor, z: torch.Tensor):
         "Fix the weight to the quantized values s (q - z) of given codes: kept as int8 (uint8 if asymmetric) codes, no float weight."
         if q.shape != (self.out_features, self.in_features):
             raise ValueError(f"codes of shape {tuple(q.shape)} for a weight of shape {(self.out_features, self.in_features)}")
-        dt = torch.int8 if self.wq is None or self.wq.sym else torch.uint8
-        lo, hi = torch.iinfo(dt).min, torch.iinfo(dt).max
-        if q.min().item() < lo or q.max().item() > hi: raise ValueError(f"weight codes outside [{lo}, {hi}]: were they quantized with at most 8 bits?")
-        self.qweight, self.scales, self.zeros = q.detach().to(dt), s.detach().float(), z.detach().float()
+        self.qweight, self.scales, self.zeros = self._code_ints(q), s.detach().float(), z.detach().float()
         self.weight, self.frozen = None, True                                  # the codes are the weight now
 
     def _apply(self, fn, recurse=True):
@@ -305,11 +320,17 @@ class QuantLinear(nn.Module):
 
     @torch.no_grad()
     def freeze(self):
-        "Quantize the transformed weight once (round to nearest with the current clipping) and keep its codes."
+        "Quantize the transformed weight once (round to nearest with the current clipping) and keep its codes; row chunks of `chunk` weights."
         if self.frozen: return
-        w = self.effective_weight()
         if self.wq is None or self.wq.bits == 16:
+            w = self.effective_weight()
             self.weight, self.frozen = nn.Parameter(w.detach().to(self.weight.dtype, copy=True), requires_grad=False), True
-        else: self.set_codes(*self.wq.codes(w))
+            return
+        R, N = self._row_steps(), self.out_features                            # codes chunk by chunk: one chunk's floats at a time
+        parts = []
+        for r in R:
+            q, s, z = self.wq.codes(self._weight_rows(r, min(r + R.step, N)), slice(r, min(r + R.step, N)))
+            parts.append((self._code_ints(q), s, z))
+        self.set_codes(*(torch.cat(t) for t in zip(*parts)))
 
     def extra_repr(self): return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, frozen={self.frozen}"
