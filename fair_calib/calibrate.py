@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .flatquant import TRANSFORM_OF, KronTransform, add_block_transforms
 from .blockpass import block_home, block_inputs, capture, run_block, shell
-from .gptq import gptq_block
+from .gptq import IN_PLACE_N, gptq_block
 from .models import _DTYPES, DLLM, LINEARS, block_linears
 from .prior import PositionPrior
 from .quant import _check_calib
@@ -348,7 +348,8 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
              quantized_block=Pbl + 8 * sum(l.out_features * G(l) for l in lin),
              train_weight_path=16 * (Pc if settings.recompute else Pbl),
              train_activations=4 * settings.batch_size * seq_len * (10 * D + 5 * Fh),
-             gptq=(8 * Fh * Fh + 12 * Pl) if method.endswith('gptq') else 0)
+             gptq=max(4 * l.in_features ** 2 * (1 if l.in_features >= IN_PLACE_N else 2) + 5 * l.weight.numel() + 16 * rows(l)
+                      for l in lin) if method.endswith('gptq') else 0)
     transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'])
     if offload:
         on_device = 2 * b['block'] + transient + (0 if act_device == 'cpu' else b['activations'] + b['token_weights'])

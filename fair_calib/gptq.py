@@ -87,9 +87,12 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
          damp: float = 0.01,              # damping, a fraction of mean(diag H)
          block_size: int = 128,           # lazy-batch block B
          clip: float = 1.0,               # clip ratio of the scales
-         overwrite_h: bool = False):      # H may be overwritten in place (saves an n x n copy at large widths)
+         overwrite_h: bool = False,       # H may be overwritten in place (saves an n x n copy at large widths)
+         overwrite_w: bool = False,       # an fp32 W may be overwritten in place (saves a d_out x d_in copy)
+         codes_dtype: torch.dtype = torch.float32):  # dtype of the returned codes (int8 / uint8: a quarter of the memory)
     "GPTQ: codes (d_out, d_in), scale and zero (d_out, G, 1) that minimise the output error on inputs with Hessian H."
-    W = W.detach().float().clone()
+    W = W.detach().float()
+    if not overwrite_w: W = W.clone()
     H0, H = H, H.detach().to(W.device, torch.float32)
     if not overwrite_h and H.data_ptr() == H0.data_ptr(): H = H.clone()      # the caller's H stays as it was
     d_out, n = W.shape
@@ -98,6 +101,8 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
     g = group_size or n
     grouped(W, group_size)                                              # check that g divides d_in
     qmin, qmax = qrange(bits, sym)
+    if not codes_dtype.is_floating_point and (qmin < torch.iinfo(codes_dtype).min or qmax > torch.iinfo(codes_dtype).max):
+        raise ValueError(f"codes in [{qmin}, {qmax}] ({bits}-bit, sym={sym}) do not fit {codes_dtype}")
     dead = torch.diag(H) == 0
     H[dead, dead] = 1; W[:, dead] = 0
     G = n // g
@@ -110,7 +115,7 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
     if act_order: W, H = W[:, perm], H[perm][:, perm]
     H.diagonal().add_(damp * torch.diag(H).mean())                     # H + damp mean(diag H) I, in place
     U = _upper_inverse_factor(H, damp)                                 # upper Cholesky factor of H^-1, in H's memory
-    Qc = torch.zeros_like(W)                                            # codes, permuted order
+    Qc = torch.zeros(W.shape, dtype=codes_dtype, device=W.device)       # codes, permuted order
     for i1 in range(0, n, block_size):
         i2 = min(i1 + block_size, n)
         W1, E1, U1 = W[:, i1:i2].clone(), torch.zeros(d_out, i2 - i1, device=W.device), U[i1:i2, i1:i2]
@@ -130,6 +135,7 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
             W1[:, j:] -= err[:, None] * U1[j, j:][None]
             E1[:, j] = err
         W[:, i2:] -= E1 @ U[i1:i2, i2:]
+    if not act_order: return Qc, S, Z
     codes = torch.empty_like(Qc); codes[:, perm] = Qc
     return codes, S, Z
 
@@ -158,8 +164,9 @@ def gptq_block(dllm: DLLM, i: int,                          # model whose block 
         for r in group:
             l = lins[r]
             if l.wq is None or l.wq.bits == 16: l.freeze(); continue
-            l.set_codes(*gptq(l.effective_weight(), hs.pop(r).take(), l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
-                              cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio, overwrite_h=True))
+            l.set_codes(*gptq(l.build_weight(), hs.pop(r).take(), l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
+                              cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio, overwrite_h=True, overwrite_w=True,
+                              codes_dtype=torch.int8 if l.wq.sym else torch.uint8))
 
 @torch.no_grad()
 def gptq_blocks(dllm: DLLM,                                  # model whose block linears are QuantLinears

@@ -265,6 +265,15 @@ class QuantLinear(nn.Module):
         w = self.weight[r0:r1]
         return w if self.transform is None else self.transform.weight(w.to(torch.promote_types(w.dtype, torch.float32)))
 
+    @torch.no_grad()
+    def build_weight(self) -> torch.Tensor:
+        "`effective_weight()` in (at least) fp32 and without grad, built row chunk by row chunk: one chunk's temporaries at a time."
+        if self.frozen: return self.effective_weight().float()
+        R, N = self._row_steps(), self.out_features
+        W = torch.empty(N, self.in_features, dtype=torch.promote_types(self.weight.dtype, torch.float32), device=self.weight.device)
+        for r in R: W[r:r + R.step] = self._weight_rows(r, min(r + R.step, N))
+        return W
+
     def _row_steps(self) -> range:
         "Starts of the row chunks of at most `chunk` weights (one chunk for a layer of at most `chunk` weights)."
         return range(0, self.out_features, max(1, self.chunk // self.in_features))
