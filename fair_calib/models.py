@@ -428,7 +428,7 @@ def head_parts(dllm: DLLM) -> tuple[RMSNorm, nn.Linear | None]:
 
 # %% ../nbs/00_models.ipynb #f74f9f1e
 ASSETS = Path(str(importlib.resources.files('fair_calib'))) / 'assets'   # shipped checkpoints
-BUILTIN: dict[str, str] = {'small-llada': 'small-llada', 'small-dream': 'small-dream'}  # name -> directory in ASSETS
+BUILTIN: dict[str, str] = {n: n for n in ('small-llada', 'small-dream', 'testbed-llada', 'testbed-dream')}  # name -> directory in ASSETS
 MODEL_TYPES = {'llada': 'llada', 'dream': 'dream'}  # config.json model_type (lower-cased) -> arch
 
 def _resolve(name_or_path: str | os.PathLike) -> Path:
