@@ -131,10 +131,19 @@ def main(argv=None):
                settings=asdict(settings), command='python tools/bench_scale.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                machine=dict(cpu=platform.processor() or platform.machine(), torch=torch.__version__),
                malloc_mmap_threshold=int(os.environ['MALLOC_MMAP_THRESHOLD_']),
-               date=time.strftime('%Y-%m-%d'))
+               date=time.strftime('%Y-%m-%d'), commit=_commit())
     print(json.dumps({k: rec[k] for k in ('stage2_peak_over_model', 'plan', 'plan_peak_mib')}), flush=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, 'a') as f: f.write(json.dumps(rec) + '\n')
+
+
+def _commit() -> str | None:
+    "The repository's commit (with '+' when the working tree differs), or None outside a git checkout."
+    import subprocess
+    git = lambda *c: subprocess.run(['git', *c], capture_output=True, text=True, cwd=Path(__file__).parent)
+    r = git('rev-parse', '--short', 'HEAD')
+    if r.returncode: return None
+    return r.stdout.strip() + ('+' if git('status', '--porcelain', '--untracked-files=no').stdout.strip() else '')
 
 
 def build_config(arch: str, layers: int):
