@@ -166,7 +166,7 @@ def gptq_block(dllm: DLLM, i: int,                          # model whose block 
             if l.wq is None or l.wq.bits == 16: l.freeze(); continue
             l.set_codes(*gptq(l.build_weight(), hs.pop(r).take(), l.wq.bits, l.wq.sym, l.wq.group_size, cfg.act_order,
                               cfg.gptq_damp, cfg.gptq_block, l.wq.clip_ratio, overwrite_h=True, overwrite_w=True,
-                              codes_dtype=torch.int8 if l.wq.sym else torch.uint8))
+                              codes_dtype=l.code_dtype))
 
 @torch.no_grad()
 def gptq_blocks(dllm: DLLM,                                  # model whose block linears are QuantLinears

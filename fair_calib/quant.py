@@ -130,7 +130,7 @@ def save_quantized(dllm: DLLM, path: str | Path, hp_dtype: torch.dtype | None = 
                                 sym=None if l.wq is None else l.wq.sym)
             if l.codes is None: continue                                   # 16-bit weight: stored as is
             q, s, z = l.codes
-            sd[f'{pre}.qweight'] = pack_int4(q, l.wq.sym) if l.wq.bits == 4 else q.to(torch.int8 if l.wq.sym else torch.uint8)
+            sd[f'{pre}.qweight'] = pack_int4(q, l.wq.sym) if l.wq.bits == 4 else q.to(l.code_dtype)
             sd[f'{pre}.scales'] = s.float()
             if not l.wq.sym: sd[f'{pre}.zeros'] = z.to(torch.uint8)
     out, seen = {}, set()

@@ -259,37 +259,37 @@ class QuantLinear(nn.Module):
         x = self.effective_input(x)
         return x if self.aq is None else self.aq(x)
 
-    def _weight_rows(self, r0: int, r1: int) -> torch.Tensor:
-        "Rows r0:r1 of `effective_weight()`, computed from those rows alone (the transform acts on the input side)."
-        if self.frozen: return self.effective_weight()[r0:r1]
-        w = self.weight[r0:r1]
+    def _weight_rows(self, rows: slice) -> torch.Tensor:
+        "Rows `rows` of `effective_weight()`, computed from those rows alone (the transform acts on the input side)."
+        if self.frozen: return self.effective_weight()[rows]
+        w = self.weight[rows]
         return w if self.transform is None else self.transform.weight(w.to(torch.promote_types(w.dtype, torch.float32)))
 
     @torch.no_grad()
     def build_weight(self) -> torch.Tensor:
         "`effective_weight()` in (at least) fp32 and without grad, built row chunk by row chunk: one chunk's temporaries at a time."
         if self.frozen: return self.effective_weight().float()
-        R, N = self._row_steps(), self.out_features
-        W = torch.empty(N, self.in_features, dtype=torch.promote_types(self.weight.dtype, torch.float32), device=self.weight.device)
-        for r in R: W[r:r + R.step] = self._weight_rows(r, min(r + R.step, N))
+        W = torch.empty(self.out_features, self.in_features, dtype=torch.promote_types(self.weight.dtype, torch.float32),
+                        device=self.weight.device)
+        for rows in self._row_chunks(): W[rows] = self._weight_rows(rows)
         return W
 
-    def _row_steps(self) -> range:
-        "Starts of the row chunks of at most `chunk` weights (one chunk for a layer of at most `chunk` weights)."
-        return range(0, self.out_features, max(1, self.chunk // self.in_features))
+    def _row_chunks(self) -> list[slice]:
+        "Row slices of at most `chunk` weights (one slice for a layer of at most `chunk` weights)."
+        step = max(1, self.chunk // self.in_features)
+        return [slice(r, min(r + step, self.out_features)) for r in range(0, self.out_features, step)]
 
-    def _rows(self, x: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
-        "Output features r0:r1 from the activation path's x: the weight path of those rows only (rows are independent)."
-        w = self._weight_rows(r0, r1)
-        if self.wq is not None and not self.frozen: w = self.wq(w, slice(r0, r1))
-        return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias[r0:r1].to(x.dtype))
+    def _rows(self, x: torch.Tensor, rows: slice) -> torch.Tensor:
+        "Output features `rows` from the activation path's x: the weight path of those rows only (rows are independent)."
+        w = self._weight_rows(rows)
+        if self.wq is not None and not self.frozen: w = self.wq(w, rows)
+        return F.linear(x, w.to(x.dtype), None if self.bias is None else self.bias[rows].to(x.dtype))
 
     def _chunked(self, x: torch.Tensor) -> torch.Tensor:
         "The forward in Stage II's memory mode: under grad, each part recomputed in backward (only inputs kept); row chunks of the weight."
         ck = (lambda f, *a: torch.utils.checkpoint.checkpoint(f, *a, use_reentrant=False)) if torch.is_grad_enabled() else (lambda f, *a: f(*a))
         x = ck(self.act_path, x)
-        R, N = self._row_steps(), self.out_features
-        return torch.cat([ck(self._rows, x, r, min(r + R.step, N)) for r in R], -1)
+        return torch.cat([ck(self._rows, x, rows) for rows in self._row_chunks()], -1)
 
     def code_forward(self, x: torch.Tensor) -> torch.Tensor:   # (..., in), transformed -> (..., out)
         "A frozen layer as integer hardware computes it: exact sums of code products per constant-scale segment, then the rescale."
@@ -302,14 +302,18 @@ class QuantLinear(nn.Module):
         acc = F.linear(xt[..., 0, :], wt[:, 0])[..., None, :] if K == seg else torch.einsum('...sk,nsk->...sn', xt, wt)   # (..., S, N), exact
         return rescale(acc.unbind(-2), K // seg, sx, s[..., 0], self.bias, x.dtype)
 
-    @torch.no_grad()
-    def _code_ints(self, q: torch.Tensor) -> torch.Tensor:
-        "Codes as stored: int8 (uint8 if asymmetric), after checking they fit."
-        dt = torch.int8 if self.wq is None or self.wq.sym else torch.uint8
-        lo, hi = torch.iinfo(dt).min, torch.iinfo(dt).max
-        if q.min().item() < lo or q.max().item() > hi: raise ValueError(f"weight codes outside [{lo}, {hi}]: were they quantized with at most 8 bits?")
-        return q.detach().to(dt)
+    @property
+    def code_dtype(self) -> torch.dtype:
+        "The dtype the codes are stored in: int8, uint8 if asymmetric."
+        return torch.int8 if self.wq is None or self.wq.sym else torch.uint8
 
+    def _code_ints(self, q: torch.Tensor) -> torch.Tensor:
+        "Codes as stored (`code_dtype`), after checking they fit."
+        lo, hi = torch.iinfo(self.code_dtype).min, torch.iinfo(self.code_dtype).max
+        if q.min().item() < lo or q.max().item() > hi: raise ValueError(f"weight codes outside [{lo}, {hi}]: were they quantized with at most 8 bits?")
+        return q.detach().to(self.code_dtype)
+
+    @torch.no_grad()
     def set_codes(self, q: torch.Tensor, s: torch.Tensor, z: torch.Tensor):
         "Fix the weight to the quantized values s (q - z) of given codes: kept as int8 (uint8 if asymmetric) codes, no float weight."
         if q.shape != (self.out_features, self.in_features):
@@ -335,10 +339,9 @@ class QuantLinear(nn.Module):
             w = self.effective_weight()
             self.weight, self.frozen = nn.Parameter(w.detach().to(self.weight.dtype, copy=True), requires_grad=False), True
             return
-        R, N = self._row_steps(), self.out_features                            # codes chunk by chunk: one chunk's floats at a time
-        parts = []
-        for r in R:
-            q, s, z = self.wq.codes(self._weight_rows(r, min(r + R.step, N)), slice(r, min(r + R.step, N)))
+        parts = []                                                              # codes chunk by chunk: one chunk's floats at a time
+        for rows in self._row_chunks():
+            q, s, z = self.wq.codes(self._weight_rows(rows), rows)
             parts.append((self._code_ints(q), s, z))
         self.set_codes(*(torch.cat(t) for t in zip(*parts)))
 

@@ -199,9 +199,10 @@ class TrainConfig:
         if not 0 <= self.warmup < self.steps: errs.append(f"warmup={self.warmup} (must be in [0, steps={self.steps}))")
         if not self.mix or any(d not in DOMAINS or not w > 0 for d, w in self.mix):
             errs.append(f"mix={self.mix} (pairs (domain, weight > 0) with domains from {DOMAINS})")
+        bad_mix = lambda mix: not mix or any(f not in FAMILIES or not w > 0 for f, w in mix)
+        pairs = f"(pairs (family, weight > 0) with families from {tuple(FAMILIES)})"
         if self.tasks:
-            if any(f not in FAMILIES or not w > 0 for f, w in self.tasks):
-                errs.append(f"tasks={self.tasks} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
+            if bad_mix(self.tasks): errs.append(f"tasks={self.tasks} {pairs}")
             for k in ('task_batch', 'task_gen'):
                 if int(getattr(self, k)) <= 0: errs.append(f"{k}={getattr(self, k)} (must be > 0 when tasks are trained)")
         starts = [s for s, _ in self.task_phases]
@@ -209,8 +210,7 @@ class TrainConfig:
         if starts != sorted(set(starts)) or any(not 0 < s < self.steps for s in starts):
             errs.append(f"task_phases start at {starts} (increasing steps in (0, steps={self.steps}))")
         for _, mix in self.task_phases:
-            if not mix or any(f not in FAMILIES or not w > 0 for f, w in mix):
-                errs.append(f"task_phases mix {mix} (pairs (family, weight > 0) with families from {tuple(FAMILIES)})")
+            if bad_mix(mix): errs.append(f"task_phases mix {mix} {pairs}")
         if errs: raise ValueError('invalid TrainConfig: ' + '; '.join(errs))
 
     def lr_at(self, step: int) -> float:

@@ -54,9 +54,10 @@ def main():
     sk = sampler_for(fp.arch, G)
     run = PRESETS.get(a.model)
     mix = run.tasks_at(run.steps - 1) if run and run.tasks else tuple((f, 1.) for f in TESTBED_FAMILIES)  # the final training mix
-    problems = task_suite(a.problems, seed=0, families=[f for f, _ in mix])
+    families = [f for f, _ in mix]
+    problems = task_suite(a.problems, seed=0, families=families)
     tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
-    flip_prompts = tok(task_suite(a.flip_prompts, seed=1, families=[f for f, _ in mix]))
+    flip_prompts = tok(task_suite(a.flip_prompts, seed=1, families=families))
     texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
     command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
     fp_rollout = generate(fp, flip_prompts, trace=True, **sk)
