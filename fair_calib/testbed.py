@@ -19,9 +19,10 @@ from .sampling import generate
 # %% auto #0
 __all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'TESTBED_FAMILIES', 'SPLITS', 'EVAL_EVERY', 'TESTBED_GEN',
            'TESTBED_TASKS', 'Problem', 'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup',
-           'gen_reverse', 'Family', 'split_of', 'make_problems', 'task_suite', 'training_problems', 'TaskResult',
-           'generate_completions', 'task_accuracy', 'binom_two_sided', 'paired_accuracy', 'paired_seeds',
-           'process_results', 'testbed_tasks', 'encode_problem', 'calibration_windows']
+           'gen_reverse', 'Family', 'split_of', 'make_problems', 'mix_entries', 'task_suite', 'mix_suite',
+           'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
+           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'encode_problem',
+           'calibration_windows']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
 @dataclass(frozen=True)
@@ -139,26 +140,46 @@ def make_problems(family: str,            # a key of FAMILIES
     raise ValueError(f"could not find {n} distinct {split} problems of {family} with {kw}: the family is too small at "
                      "this difficulty; ask for fewer or raise a knob")
 
+def mix_entries(mix: Sequence[tuple]) -> list[tuple[str, float, dict]]:
+    "A task mix as (family, weight, knobs), the knobs completed by the family's; an entry is (family, weight) or (family, weight, knobs)."
+    out = []
+    for e in mix:
+        if not isinstance(e, (tuple, list)) or len(e) not in (2, 3):
+            raise ValueError(f"task mix entry {e!r}: use (family, weight) or (family, weight, {{knob: value}})")
+        f, w, kn = e[0], float(e[1]), dict(e[2]) if len(e) == 3 else {}
+        fam = _family(f)
+        if not w > 0: raise ValueError(f"task mix entry {e!r}: the weight must be > 0")
+        if bad := set(kn) - set(fam.knobs): raise ValueError(f"task mix entry {e!r}: {f} has no knob {sorted(bad)}; its knobs are {sorted(fam.knobs)}")
+        out.append((f, w, fam.knobs | kn))
+    if not out: raise ValueError("empty task mix: give at least one (family, weight)")
+    return out
+
 def task_suite(n: int = 500,                                 # problems per family
                seed: int = 0,
                families: Sequence[str] = TESTBED_FAMILIES,
-               split: str = 'eval') -> list[Problem]:
+               split: str = 'eval',
+               knobs: dict[str, dict] | None = None) -> list[Problem]:   # {family: {knob: value}} where not the family's default
     "`n` problems of each family, family after family: the standard evaluation set."
-    return [p for f in families for p in make_problems(f, n, seed, split)]
+    return [p for f in families for p in make_problems(f, n, seed, split, **(knobs or {}).get(f, {}))]
+
+def mix_suite(mix: Sequence[tuple], n: int = 500, seed: int = 0, split: str = 'eval') -> list[Problem]:
+    "`task_suite` of a task mix: its families at its knobs (weights play no part)."
+    es = mix_entries(mix)
+    return task_suite(n, seed, [f for f, *_ in es], split, {f: k for f, _, k in es})
 
 def training_problems(n: int,                                # problems to draw
                       seed: int,                             # the stream's seed (e.g. one per training step)
-                      families: Sequence[tuple[str, float]] = tuple((f, 1.) for f in TESTBED_FAMILIES),  # (family, weight)
+                      families: Sequence[tuple] = tuple((f, 1.) for f in TESTBED_FAMILIES),  # the mix: (family, weight[, knobs])
                       curriculum: bool = True) -> list[Problem]:
     "Problems of the training split: families drawn by weight, the curriculum knob in [minimum, value] (the value half the time)."
     rng = random.Random(f'train-stream/{seed}')
-    names, w = [f for f, _ in families], [float(x) for _, x in families]
-    for f in names: _family(f)
+    es = mix_entries(families)
+    names, w = [f for f, *_ in es], [x for _, x, _ in es]
     out = []
     while len(out) < n:
-        f = rng.choices(names, w)[0]
+        i = rng.choices(range(len(es)), w)[0]
+        f, kw = names[i], dict(es[i][2])
         fam = FAMILIES[f]
-        kw = dict(fam.knobs)
         if curriculum:
             k, lo = fam.curriculum
             if rng.random() >= 0.5: kw[k] = rng.randint(lo, kw[k])

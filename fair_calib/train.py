@@ -15,15 +15,15 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .models import DLLM, init_dllm, load_dllm, save_dllm
-from .testbed import FAMILIES, TESTBED_FAMILIES, encode_problem, make_problems, task_accuracy, training_problems
+from .models import BUILTIN, DLLM, init_dllm, load_dllm, save_dllm
+from .testbed import FAMILIES, TESTBED_FAMILIES, encode_problem, make_problems, mix_entries, task_accuracy, training_problems
 
 # %% auto #0
-__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_FIRST', 'TESTBED_MIX', 'TESTBED_SWITCH', 'PRESETS', 'data_dir', 'gsm8k_doc',
-           'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer', 'token_stream', 'step_generator',
-           'sample_batch', 'mask_batch', 'diffusion_loss', 'task_rows', 'task_loss', 'TrainConfig', 'token_overrides',
-           'prepare_data', 'heldout_loss', 'track_accuracy', 'train', 'ship', 'main', 'distinct_fraction',
-           'repeated_ngram_fraction', 'elbo_nats']
+__all__ = ['DOMAINS', 'SPECIALS', 'TESTBED_FIRST', 'TESTBED_MIX', 'TESTBED_SWITCH', 'TESTBED_LONG', 'PRESETS', 'data_dir',
+           'gsm8k_doc', 'detok_wikitext', 'read_domain', 'hf_texts', 'train_tokenizer', 'token_stream',
+           'step_generator', 'sample_batch', 'mask_batch', 'diffusion_loss', 'task_rows', 'task_loss', 'TrainConfig',
+           'token_overrides', 'prepare_data', 'heldout_loss', 'track_accuracy', 'train', 'ship', 'main',
+           'distinct_fraction', 'repeated_ngram_fraction', 'elbo_nats']
 
 # %% ../nbs/09_train_small.ipynb #b48b3a55
 def data_dir() -> Path:
@@ -179,8 +179,8 @@ class TrainConfig:
     eval_every: int = 200
     ckpt_every: int = 50
     eval_batches: int = 4
-    init: str | None = None                   # start from this checkpoint (built-in name or directory): its weights and tokenizer
-    tasks: tuple = ()                         # (family, weight) of testbed problems trained beside the text, answers masked
+    init: str | None = None                   # start from this checkpoint (built-in name, directory, or a preset trained first): its weights and tokenizer
+    tasks: tuple = ()                         # (family, weight[, knobs]) of testbed problems trained beside the text, answers masked
     task_phases: tuple = ()                   # ((step, mix), ...): from `step` on the task mix is `mix` instead of `tasks`
     task_batch: int = 64                      # task rows per step
     task_gen: int = 32                        # a task row's answer region: completion, then eos padding
@@ -199,10 +199,11 @@ class TrainConfig:
         if not 0 <= self.warmup < self.steps: errs.append(f"warmup={self.warmup} (must be in [0, steps={self.steps}))")
         if not self.mix or any(d not in DOMAINS or not w > 0 for d, w in self.mix):
             errs.append(f"mix={self.mix} (pairs (domain, weight > 0) with domains from {DOMAINS})")
-        bad_mix = lambda mix: not mix or any(f not in FAMILIES or not w > 0 for f, w in mix)
-        pairs = f"(pairs (family, weight > 0) with families from {tuple(FAMILIES)})"
+        def bad_mix(mix) -> str:
+            try: mix_entries(mix); return ''
+            except ValueError as e: return f"{mix} ({e})"
         if self.tasks:
-            if bad_mix(self.tasks): errs.append(f"tasks={self.tasks} {pairs}")
+            if b := bad_mix(self.tasks): errs.append(f"tasks={b}")
             for k in ('task_batch', 'task_gen'):
                 if int(getattr(self, k)) <= 0: errs.append(f"{k}={getattr(self, k)} (must be > 0 when tasks are trained)")
         starts = [s for s, _ in self.task_phases]
@@ -210,7 +211,7 @@ class TrainConfig:
         if starts != sorted(set(starts)) or any(not 0 < s < self.steps for s in starts):
             errs.append(f"task_phases start at {starts} (increasing steps in (0, steps={self.steps}))")
         for _, mix in self.task_phases:
-            if bad_mix(mix): errs.append(f"task_phases mix {mix} {pairs}")
+            if b := bad_mix(mix): errs.append(f"task_phases mix {b}")
         if errs: raise ValueError('invalid TrainConfig: ' + '; '.join(errs))
 
     def lr_at(self, step: int) -> float:
@@ -236,7 +237,7 @@ def token_overrides(arch: str, tok) -> dict:
 def _cfg_json(cfg: TrainConfig) -> dict: return json.loads(json.dumps(asdict(cfg)))
 
 def _load_cfg(d: dict) -> TrainConfig:
-    pairs = lambda xs: tuple(tuple(x) for x in xs)
+    pairs = lambda xs: tuple(tuple(x) for x in xs)                 # a task entry's knobs stay a dict
     return TrainConfig(**{**d, 'mix': pairs(d['mix']), 'betas': tuple(d['betas']), 'tasks': pairs(d.get('tasks', ())),
                           'task_phases': tuple((s, pairs(m)) for s, m in d.get('task_phases', ()))})
 
@@ -263,10 +264,17 @@ def heldout_loss(dllm: DLLM, cfg: TrainConfig, streams: list[torch.Tensor]) -> l
     return res
 
 # %% ../nbs/09_train_small.ipynb #6faaa859
-def _start_model(cfg: TrainConfig, out: Path) -> DLLM | None:
+def _init_source(cfg: TrainConfig, out: Path, root: Path | None, docs: dict | None) -> str | Path:
+    "What `cfg.init` names: a built-in model or a directory as is; a preset is trained (or resumed) first in `out/init`."
+    if cfg.init in BUILTIN or Path(cfg.init).is_dir() or cfg.init not in PRESETS: return cfg.init
+    sub = out / 'init'
+    if not (sub / 'final' / 'training.json').exists(): train(PRESETS[cfg.init], sub, root, docs)
+    return sub / 'final'
+
+def _start_model(cfg: TrainConfig, out: Path, root: Path | None = None, docs: dict | None = None) -> DLLM | None:
     "The checkpoint a run continues from (its tokenizer saved into the run directory), or None for a fresh init."
     if not cfg.init: return None
-    base = load_dllm(cfg.init, dtype=torch.float32)
+    base = load_dllm(_init_source(cfg, out, root, docs), dtype=torch.float32)
     if base.arch != cfg.arch: raise ValueError(f"init={cfg.init!r} is a {base.arch} checkpoint but arch={cfg.arch!r}")
     if base.tokenizer is None: raise ValueError(f"init={cfg.init!r} ships no tokenizer; a run continues with its checkpoint's tokenizer")
     if not (out / 'tokenizer.json').exists(): base.tokenizer.save_pretrained(out)
@@ -275,7 +283,7 @@ def _start_model(cfg: TrainConfig, out: Path) -> DLLM | None:
 @torch.no_grad()
 def track_accuracy(dllm: DLLM, cfg: TrainConfig, step: int = 0) -> dict[str, float]:
     "Greedy accuracy per family of the mix at `step` on `cfg.track` evaluation-split problems (seed 10000, never the final evaluation's)."
-    probs = [p for f, _ in cfg.tasks_at(step) for p in make_problems(f, cfg.track, seed=10_000)]
+    probs = [p for f, _, kn in mix_entries(cfg.tasks_at(step)) for p in make_problems(f, cfg.track, seed=10_000, **kn)]
     dllm.model.eval()
     res = task_accuracy(dllm, probs, gen_length=cfg.task_gen)
     dllm.model.train()
@@ -310,7 +318,7 @@ def train(cfg: TrainConfig,                  # the run's settings
         if cfg.task_phases != old.task_phases: changed['task_phases'] = _cfg_json(cfg)['task_phases']
         shutil.rmtree(out / 'final', ignore_errors=True)                            # the earlier settings' export is superseded
     cf.write_text(json.dumps(_cfg_json(cfg), indent=2) + '\n')
-    base = _start_model(cfg, out)
+    base = _start_model(cfg, out, root, docs)
     tok, streams = prepare_data(cfg, out, root, docs)
     dllm = base or init_dllm(cfg.arch, cfg.size, seed=cfg.seed, **token_overrides(cfg.arch, tok))
     dllm.tokenizer, dllm.name = tok, cfg.name or f'small-{cfg.arch}'
@@ -371,7 +379,7 @@ def train(cfg: TrainConfig,                  # the run's settings
 # %% ../nbs/09_train_small.ipynb #430e5645
 def ship(run: str | Path,               # a finished run directory (holds final/)
          name: str) -> Path:             # built-in name, e.g. 'small-llada'
-    "Copy a finished run's final checkpoint, its training record and log into the package's assets."
+    "Copy a finished run's final checkpoint, its training record and log (and those of a preset it started from) into the package's assets."
     import shutil
     from fair_calib.models import ASSETS
     run = Path(run)
@@ -380,18 +388,25 @@ def ship(run: str | Path,               # a finished run directory (holds final/
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(run / 'final', dst)
     shutil.copy(run / 'log.jsonl', dst / 'log.jsonl')
+    if (run / 'init' / 'final' / 'training.json').exists():                       # the run began from a preset trained in init/
+        (dst / 'init').mkdir()
+        for f in ('final/training.json', 'log.jsonl'): shutil.copy(run / 'init' / f, dst / 'init' / Path(f).name)
     return dst
 
 # %% ../nbs/09_train_small.ipynb #c0e95cab
 TESTBED_FIRST = (('add', 1.0), ('sort', 1.0), ('lookup', 1.0))                 # the first phase, with retrieval (not learned)
 TESTBED_MIX = tuple((f, 1.5 if f == 'sort' else 1.0) for f in TESTBED_FAMILIES)   # the testbed families, sorting (the hardest) x1.5
 TESTBED_SWITCH = {'llada': 2600, 'dream': 3400}                                  # step each run had reached when lookup was replaced
+TESTBED_LONG = (('add', 1.0, dict(digits=3, terms=3)), ('sort', 1.5, dict(length=6)), ('reverse', 1.0, dict(length=7)))  # stage 2: more decisions per answer
 
 PRESETS: dict[str, TrainConfig] = {     # name -> the run that produces the built-in model of that name
     'small-llada': TrainConfig(arch='llada'),
     'small-dream': TrainConfig(arch='dream'),
-    **{f'testbed-{a}': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_FIRST, task_phases=((TESTBED_SWITCH[a], TESTBED_MIX),), batch_size=2, task_batch=48, text_weight=0.1,
-                                   steps=6000, lr=1e-3, warmup=100, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
+    **{f'testbed-{a}-stage1': TrainConfig(arch=a, init=f'small-{a}', tasks=TESTBED_FIRST, task_phases=((TESTBED_SWITCH[a], TESTBED_MIX),), batch_size=2,
+                                          task_batch=48, text_weight=0.1, steps=6000, lr=1e-3, warmup=100, eval_every=250, name=f'testbed-{a}-stage1')
+       for a in ('llada', 'dream')},
+    **{f'testbed-{a}': TrainConfig(arch=a, init=f'testbed-{a}-stage1', tasks=TESTBED_LONG, batch_size=2, task_batch=48, text_weight=0.1,
+                                   steps=1500, lr=5e-4, warmup=50, eval_every=250, name=f'testbed-{a}') for a in ('llada', 'dream')},
 }
 
 def main(argv: list[str] | None = None):

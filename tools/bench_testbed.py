@@ -20,7 +20,7 @@ from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, task_accuracy, task_suite, training_problems
+from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, task_accuracy, training_problems
 from fair_calib.train import PRESETS, read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
@@ -54,10 +54,9 @@ def main():
     sk = sampler_for(fp.arch, G)
     run = PRESETS.get(a.model)
     mix = run.tasks_at(run.steps - 1) if run and run.tasks else tuple((f, 1.) for f in TESTBED_FAMILIES)  # the final training mix
-    families = [f for f, _ in mix]
-    problems = task_suite(a.problems, seed=0, families=families)
+    problems = mix_suite(mix, a.problems, seed=0)                                         # its families at its difficulty
     tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
-    flip_prompts = tok(task_suite(a.flip_prompts, seed=1, families=families))
+    flip_prompts = tok(mix_suite(mix, a.flip_prompts, seed=1))
     texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
     command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
     fp_rollout = generate(fp, flip_prompts, trace=True, **sk)
