@@ -43,6 +43,7 @@ class CalibConfig:
     lr_min_ratio: float = 1e-3      # cosine schedule down to lr * lr_min_ratio
     weight_decay: float = 0.
     batch_size: int = 4             # calibration states per optimiser step
+    micro_batch: int | None = None  # states per forward/backward within a step, gradients accumulated (None: batch_size): memory only
     forward_batch: int = 16         # states per no-grad forward (targets, GPTQ)
     gen_length: int = 64            # generation region G of the calibration states
     block_length: int | None = None # semi-autoregressive blocks of the masking (None: one block)
@@ -65,6 +66,8 @@ class CalibConfig:
         if self.states not in STATES: raise ValueError(f"states={self.states!r}: choose one of {STATES}")
         if self.act_dtype != 'model' and self.act_dtype not in _DTYPES:
             raise ValueError(f"act_dtype={self.act_dtype!r}: choose 'model' or one of {sorted(_DTYPES)}")
+        if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
+            raise ValueError(f"micro_batch={self.micro_batch} must be in [1, batch_size={self.batch_size}] (or None: the whole batch at once)")
         if not 1 <= self.per_prompt <= self.gen_length:
             raise ValueError(f"per_prompt={self.per_prompt} must be in [1, gen_length={self.gen_length}] (one state per sampler step at most)")
 
@@ -92,11 +95,13 @@ def sampler_states(ids: torch.Tensor,              # (N, L) calibration token id
 # %% ../nbs/06_calibrate.ipynb #73c45905
 def block_loss(h_q: torch.Tensor,             # (b, L, D) quantized block output
                h_fp: torch.Tensor,            # (b, L, D) FP target
-               w: torch.Tensor | None = None  # (b, L) position weights; None: plain MSE
+               w: torch.Tensor | None = None, # (b, L) position weights; None: plain MSE
+               den: torch.Tensor | float | None = None  # the normaliser (default: b L, or sum w); a whole batch's, to accumulate its parts
                ) -> torch.Tensor:
     "sum_i w_i |h_fp,i - h_q,i|^2 / D / sum_i w_i: the weighted hidden-state MSE (plain MSE when w is None)."
     e = (h_q.float() - h_fp.float()).pow(2).mean(-1)                  # (b, L)
-    return e.sum() / e.numel() if w is None else (w * e).sum() / w.sum()   # w = 1 gives the very same number
+    num = e.sum() if w is None else (w * e).sum()                     # w = 1 gives the very same number
+    return num / (den if den is not None else e.numel() if w is None else w.sum())
 
 # %% ../nbs/06_calibrate.ipynb #889da21b
 @torch.no_grad()
@@ -135,8 +140,17 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
     g = torch.Generator().manual_seed(seed)
     dev, dt = block_home(block)                                   # h, target, w may be stored elsewhere (CPU, 16 bits)
     cos, sin = cos.to(dev), sin.to(dev)
-    def loss_of(idx) -> torch.Tensor:
-        return block_loss(block(h[idx].to(dev, dt), cos, sin), target[idx].to(dev), None if w is None else w[idx].to(dev))
+    def loss_of(idx, den=None) -> torch.Tensor:
+        return block_loss(block(h[idx].to(dev, dt), cos, sin), target[idx].to(dev), None if w is None else w[idx].to(dev), den)
+    mb = cfg.micro_batch or bs
+    def step(idx) -> torch.Tensor:
+        "Gradients of the batch's loss, `mb` states at a time (each part normalised by the whole batch): its loss."
+        if mb >= len(idx): loss = loss_of(idx); loss.backward(); return loss.detach()
+        den = len(idx) * h.shape[1] if w is None else w[idx].to(dev).sum()
+        loss = 0.
+        for part in idx.split(mb):
+            l = loss_of(part, den); l.backward(); loss = loss + l.detach()
+        return loss
     @torch.no_grad()
     def evaluate() -> float:
         return sum(loss_of(slice(b, b + bs)).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
@@ -145,11 +159,12 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
         perm, tot = torch.randperm(N, generator=g), 0.
         for s in range(0, N, bs):
             idx = perm[s:s + bs]
-            loss = loss_of(idx)
+            opt.zero_grad(set_to_none=True)
+            loss = step(idx)
             if not torch.isfinite(loss):
                 raise ValueError(f"Stage II's loss became {loss.item()} in {what} at epoch {len(epochs)}: the transforms diverged. "
                                  f"Lower the learning rates, CalibConfig(lr=..., clip_lr=...) (now {cfg.lr}, {cfg.clip_lr})")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+            opt.step(); sched.step()
             tot += loss.item() * len(idx)
         epochs.append(tot / N)
     return dict(before=before, epochs=epochs, after=evaluate())

@@ -74,6 +74,7 @@ def main(argv=None):
     ap.add_argument('--seq-len', type=int, default=256)
     ap.add_argument('--gen-length', type=int, default=32)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--micro-batch', type=int, default=1, help='states per forward/backward of a training step (of 4): activation memory')
     ap.add_argument('--fp-compute', choices=('model', 'float32'), default='float32',
                     help="dtype the FP blocks compute Stage II's targets in: float32 here (this CPU's bf16 GEMM is 8x slower), "
                          "'model' for bf16 as on a GPU")
@@ -90,7 +91,7 @@ def main(argv=None):
     g = torch.Generator().manual_seed(0)
     V = dllm.mask_id
     calib = torch.randint(0, V, (a.windows, a.seq_len), generator=g)
-    settings = CalibConfig(epochs=1, batch_size=4, forward_batch=4, gen_length=a.gen_length)
+    settings = CalibConfig(epochs=1, batch_size=4, micro_batch=a.micro_batch, forward_batch=4, gen_length=a.gen_length)
     cfg = QuantConfig(learn_w_clip=True, learn_a_clip=True)
     print(f"{a.arch} {SIZES[a.arch]} widths, {a.layers} layers, bf16: {model_bytes / MiB:.0f} MiB "
           f"(a block {block_bytes / MiB:.0f} MiB); process before the model {base / MiB:.0f} MiB", flush=True)
