@@ -344,7 +344,8 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
          dtype: torch.dtype = torch.bfloat16,   # the model's dtype
          inplace: bool = False, offload: bool = False,
          act_device: str | None = None,         # with offload: 'cpu' keeps the activations off the device
-         w_group: int | None = None) -> dict:
+         w_group: int | None = None,
+         fp_compute: torch.dtype | None = None) -> dict:   # dtype the FP blocks compute the targets in (None: the model's)
     "Predicted bytes of each buffer, the peak (device memory; host RSS on a CPU) and the operation counts of a Stage II run."
     m = _meta_model(config)
     blk = m.blocks[0]
@@ -361,11 +362,13 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     b = dict(model=bx * P, block=bx * Pb,
              activations=2 * N * seq_len * D * ba, token_weights=4 * N * seq_len if method in WEIGHTED + STATE_WEIGHTED else 0,
              quantized_block=Pbl + 8 * sum(l.out_features * G(l) for l in lin),
-             train_weight_path=16 * (Pc if settings.recompute else Pbl),
-             train_activations=4 * settings.batch_size * seq_len * (10 * D + 5 * Fh),
+             train_weight_path=48 * (Pc if settings.recompute else Pbl),
+             train_activations=4 * (settings.micro_batch or settings.batch_size) * seq_len * (10 * D + 12 * Fh),
+             targets=4 * settings.forward_batch * seq_len * 3 * Fh
+                     + (torch.finfo(fp_compute).bits // 8 * Pl if fp_compute not in (None, dtype) else 0),
              gptq=max(4 * l.in_features ** 2 * (1 if l.in_features >= IN_PLACE_N else 2) + 5 * l.weight.numel() + 16 * rows(l)
                       for l in lin) if method.endswith('gptq') else 0)
-    transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'])
+    transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'], b['targets'])
     if offload:
         on_device = 2 * b['block'] + transient + (0 if act_device == 'cpu' else b['activations'] + b['token_weights'])
     else:

@@ -123,7 +123,7 @@ def main(argv=None):
             with torch.no_grad(): qi.logits(torch.randint(0, V, (1, a.seq_len), generator=g))
     finally: shutil.rmtree(d)
     p = plan(build_config(a.arch, a.layers), settings, n_windows=a.windows, seq_len=a.seq_len, method=a.method, dtype=torch.bfloat16,
-             inplace=True)
+             inplace=True, fp_compute=torch.float32 if a.fp_compute == 'float32' else None)
     rec = dict(arch=a.arch, size=SIZES[a.arch], layers=a.layers, method=a.method, windows=a.windows, seq_len=a.seq_len,
                threads=a.threads, fp_compute=a.fp_compute, model_mib=round(model_bytes / MiB), block_mib=round(block_bytes / MiB),
                base_rss_mib=round(base / MiB), checkpoint_mib=round(ck_bytes / MiB), stages=log, blocks=blocks,
