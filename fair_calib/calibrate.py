@@ -25,14 +25,15 @@ from .quantizer import QuantConfig, QuantLinear
 from .states import StateWeights, rollout_states, state_weights as state_token_weights
 
 # %% auto #0
-__all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'CalibConfig', 'sampler_states', 'block_loss', 'train_block',
-           'calibration_states', 'calibrate', 'plan']
+__all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'PHASES', 'CalibConfig', 'sampler_states', 'block_loss',
+           'train_block', 'calibration_states', 'calibrate', 'plan']
 
 # %% ../nbs/06_calibrate.ipynb #19a603b4
 METHODS = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
 WEIGHTED = ('fair', 'fair-gptq')          # use the position prior (Stage I)
 STATE_WEIGHTED = ('fair-state', 'fair-state-gptq')   # weights from the FP model at each state (05b_states)
 STATES = ('masked', 'rollout')            # random masks over real text | the FP sampler's own states
+PHASES = ('targets', 'prepare', 'train', 'gptq', 'freeze')   # a block's steps in `calibrate` (gptq: the GPTQ methods)
 
 @dataclass(frozen=True)
 class CalibConfig:
@@ -252,6 +253,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
               settings: CalibConfig = CalibConfig(),
               ckpt: str | Path | None = None,              # checkpoint directory: a file per finished block, resumed from
               on_block: Callable[[int, dict], None] | None = None,  # called after each block with (index, its losses)
+              on_phase: Callable[[int, str], None] | None = None,   # called as each phase of a block starts: (index, PHASES[k]), e.g. to measure it
               progress: bool = True,
               device: torch.device | str | None = None,    # where blocks compute (None: the model's device)
               offload: bool = False,                       # the model stays on its device (CPU); one block at a time moves to `device`
@@ -295,12 +297,14 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
     if store.type == 'cpu' and dev.type == 'cuda': h = h.pin_memory()
     on_dev = lambda blk: blk if block_home(blk)[0] == dev else copy.deepcopy(blk).to(dev)
     losses: list[dict] = []
+    phase = on_phase or (lambda i, p: None)
     if ckpt is not None:
         n_done = _finished(Path(ckpt))
         for j in range(n_done): h = run_block(on_dev(dllm.blocks[j]), h, cos, sin, settings.forward_batch)   # FP inputs again
         losses = _load_blocks(Path(ckpt), dllm, q, cfg, settings.smooth, key, home, n_done)
     for i in tqdm(range(len(losses), len(q.blocks)), desc=f'stage II ({method})', disable=not progress):
         _check_finite(h, f'the input of block {i}')
+        phase(i, 'targets')
         fp = on_dev(dllm.blocks[i])                                         # the FP block, on the compute device
         fp_lins = {r: fp.get_submodule(path) for r, path in LINEARS[dllm.arch].items()}
         amax = {r: torch.zeros(fp_lins[r].in_features, device=dev) for r in ('q', 'o', 'gate', 'down')}
@@ -308,17 +312,20 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         target = capture(fp, h, cos, sin, {r: fp_lins[r] for r in amax}, see, settings.forward_batch)   # stored like h
         _check_finite(target, f'the output of block {i}')
         del fp, fp_lins
+        phase(i, 'prepare')
         ts = _fresh_block(dllm, q, i, cfg, settings.smooth, dev)            # inplace: the FP linears are released here
         q.blocks[i].compute_dtype = tdt                                     # weights stay 16-bit (exact), arithmetic in fp32
         lins = block_linears(q, i)
         for l in lins.values(): l.recompute = settings.recompute
         _init_scaling(ts, lins, amax, settings.smooth_alpha)
+        phase(i, 'train')
         with torch.enable_grad():
             ep = train_block(q.blocks[i], h, target, cos, sin, w, _params(lins), settings, settings.seed * 1_000_003 + i, progress,
                              what=f'block {i}')
         for t in ts.values(): t.fold()
         _check_transforms(ts, i, settings)
-        if method.endswith('gptq'): gptq_block(q, i, h, cos, sin, cfg, w, settings.forward_batch)
+        if method.endswith('gptq'): phase(i, 'gptq'); gptq_block(q, i, h, cos, sin, cfg, w, settings.forward_batch)
+        phase(i, 'freeze')
         for l in lins.values(): l.freeze(); l.recompute = False
         del q.blocks[i].compute_dtype
         q.blocks[i].to(home).requires_grad_(False)                          # learned clipping is fixed too

@@ -1,8 +1,9 @@
 """Full-width run on the CPU: LLaDA-8B's or Dream-7B's exact block and vocabulary shapes with a few layers, random
 weights in bf16. Stage I on one prompt, Stage II (`fair` or `fair-gptq`) in place for one epoch on 8 windows of 256
 tokens, save packed, load into the integer runtime and run one canvas. Prints and appends to results/scale.jsonl, per
-stage: peak RSS (VmHWM, reset between stages), seconds; per block: seconds and peak RSS; and the bytes `plan()`
-predicts for each buffer.
+stage: peak RSS (VmHWM, reset between stages), seconds; per block: seconds and peak RSS, and per phase of the block
+(calibrate's `on_phase`: targets, prepare, train, gptq, freeze) its RSS at the start and its peak; and the bytes
+`plan()` predicts for each buffer.
 
     python tools/bench_scale.py --arch llada --layers 2 --method fair
     python tools/bench_scale.py --arch llada --layers 4 --method fair-gptq
@@ -102,16 +103,29 @@ def main(argv=None):
     with Stage('stage I', log):
         prompt = torch.randint(0, V, (1, 16), generator=g)
         prior = estimate_prior(dllm, prompt, gen_length=a.gen_length, steps=4, progress=False)
-    t_last = [time.perf_counter()]
+    t_last, phases, current, stage_peak = [time.perf_counter()], {}, [None], [0]
+    def close_phase():
+        "Peak RSS and seconds of the phase that is ending (VmHWM was reset when it began); the stage's peak so far."
+        hwm = _status('VmHWM'); stage_peak[0] = max(stage_peak[0], hwm)
+        if current[0] is not None:
+            name, t0, rss0 = current[0]
+            phases[name] = dict(peak_rss_mib=round(hwm / MiB), start_rss_mib=round(rss0 / MiB), seconds=round(time.perf_counter() - t0, 1))
+    def on_phase(i, name):
+        close_phase(); reset_peak(); current[0] = (name, time.perf_counter(), _status('VmRSS'))
     def on_block(i, ep):
-        blocks.append(dict(block=i, seconds=round(time.perf_counter() - t_last[0], 1), peak_rss_mib=round(_status('VmHWM') / MiB),
-                           loss_before=ep['before'], loss_after=ep['after']))
-        print(f"  block {i}: {blocks[-1]['seconds']:.1f} s, peak RSS {blocks[-1]['peak_rss_mib']} MiB, "
+        close_phase(); current[0] = None
+        blocks.append(dict(block=i, seconds=round(time.perf_counter() - t_last[0], 1), peak_rss_mib=max(p['peak_rss_mib'] for p in phases.values()),
+                           phases=dict(phases), loss_before=ep['before'], loss_after=ep['after']))
+        by_phase = ', '.join(f"{k} {v['peak_rss_mib']}" for k, v in phases.items())
+        print(f"  block {i}: {blocks[-1]['seconds']:.1f} s, peak RSS {blocks[-1]['peak_rss_mib']} MiB ({by_phase}), "
               f"loss {ep['before']:.3e} -> {ep['after']:.3e}", flush=True)
-        t_last[0] = time.perf_counter()
+        phases.clear(); t_last[0] = time.perf_counter()
     with Stage('stage II', log):
         t_last[0] = time.perf_counter()
-        q = calibrate(dllm, a.method, cfg, calib, prior=prior, settings=settings, on_block=on_block, progress=False, inplace=True)
+        q = calibrate(dllm, a.method, cfg, calib, prior=prior, settings=settings, on_block=on_block, on_phase=on_phase, progress=False,
+                      inplace=True)
+    log['stage II']['peak_rss_mib'] = max(log['stage II']['peak_rss_mib'], round(stage_peak[0] / MiB))   # VmHWM was reset per phase
+    print(f"stage II peak RSS over its phases {log['stage II']['peak_rss_mib']} MiB", flush=True)
     del dllm
     d = Path(tempfile.mkdtemp(prefix='scale-'))
     try:
