@@ -146,7 +146,6 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
     mb = cfg.micro_batch or bs
     def step(idx) -> torch.Tensor:
         "Gradients of the batch's loss, `mb` states at a time (each part normalised by the whole batch): its loss."
-        if mb >= len(idx): loss = loss_of(idx); loss.backward(); return loss.detach()
         den = len(idx) * h.shape[1] if w is None else w[idx].to(dev).sum()
         loss = 0.
         for part in idx.split(mb):

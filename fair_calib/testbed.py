@@ -118,6 +118,11 @@ def _family(name: str) -> Family:
     if name not in FAMILIES: raise ValueError(f"unknown task family {name!r}; the families are {sorted(FAMILIES)}")
     return FAMILIES[name]
 
+def _knobs(fam: Family, family: str, knobs: dict) -> dict:
+    "The family's knobs with `knobs` in place of its defaults, or the error naming its knobs."
+    if bad := set(knobs) - set(fam.knobs): raise ValueError(f"{family} has no knob {sorted(bad)}; its knobs are {sorted(fam.knobs)}")
+    return fam.knobs | knobs
+
 def make_problems(family: str,            # a key of FAMILIES
                   n: int,                 # number of problems (distinct prompts)
                   seed: int = 0,          # same (family, n, seed, split, knobs) -> same problems
@@ -127,9 +132,7 @@ def make_problems(family: str,            # a key of FAMILIES
     fam = _family(family)
     if split not in SPLITS: raise ValueError(f"split={split!r}; use one of {SPLITS}")
     if n <= 0: raise ValueError(f"n={n}: ask for at least one problem")
-    bad = set(knobs) - set(fam.knobs)
-    if bad: raise ValueError(f"{family} has no knob {sorted(bad)}; its knobs are {sorted(fam.knobs)}")
-    kw = fam.knobs | knobs
+    kw = _knobs(fam, family, knobs)
     rng = random.Random(f'{family}/{split}/{seed}/{sorted(kw.items())}')
     out, seen = [], set()
     for _ in range(200 * n):
@@ -147,10 +150,8 @@ def mix_entries(mix: Sequence[tuple]) -> list[tuple[str, float, dict]]:
         if not isinstance(e, (tuple, list)) or len(e) not in (2, 3):
             raise ValueError(f"task mix entry {e!r}: use (family, weight) or (family, weight, {{knob: value}})")
         f, w, kn = e[0], float(e[1]), dict(e[2]) if len(e) == 3 else {}
-        fam = _family(f)
         if not w > 0: raise ValueError(f"task mix entry {e!r}: the weight must be > 0")
-        if bad := set(kn) - set(fam.knobs): raise ValueError(f"task mix entry {e!r}: {f} has no knob {sorted(bad)}; its knobs are {sorted(fam.knobs)}")
-        out.append((f, w, fam.knobs | kn))
+        out.append((f, w, _knobs(_family(f), f, kn)))
     if not out: raise ValueError("empty task mix: give at least one (family, weight)")
     return out
 
@@ -174,12 +175,10 @@ def training_problems(n: int,                                # problems to draw
     "Problems of the training split: families drawn by weight, the curriculum knob in [minimum, value] (the value half the time)."
     rng = random.Random(f'train-stream/{seed}')
     es = mix_entries(families)
-    names, w = [f for f, *_ in es], [x for _, x, _ in es]
     out = []
     while len(out) < n:
-        i = rng.choices(range(len(es)), w)[0]
-        f, kw = names[i], dict(es[i][2])
-        fam = FAMILIES[f]
+        f, _, kw = rng.choices(es, [x for _, x, _ in es])[0]
+        fam, kw = FAMILIES[f], dict(kw)
         if curriculum:
             k, lo = fam.curriculum
             if rng.random() >= 0.5: kw[k] = rng.randint(lo, kw[k])
