@@ -25,8 +25,8 @@ from .quantizer import QuantConfig, QuantLinear
 from .states import StateWeights, rollout_states, state_weights as state_token_weights
 
 # %% auto #0
-__all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'PHASES', 'CalibConfig', 'sampler_states', 'block_loss',
-           'train_block', 'calibration_states', 'calibrate', 'plan']
+__all__ = ['METHODS', 'WEIGHTED', 'STATE_WEIGHTED', 'STATES', 'PHASES', 'DEVICES', 'CalibConfig', 'sampler_states', 'block_loss',
+           'train_block', 'calibration_states', 'calibrate', 'plan', 'forward_flops', 'sampler_flops']
 
 # %% ../nbs/06_calibrate.ipynb #19a603b4
 METHODS = ('flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
@@ -351,7 +351,8 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
          inplace: bool = False, offload: bool = False,
          act_device: str | None = None,         # with offload: 'cpu' keeps the activations off the device
          w_group: int | None = None,
-         fp_compute: torch.dtype | None = None) -> dict:   # dtype the FP blocks compute the targets in (None: the model's)
+         fp_compute: torch.dtype | None = None,   # dtype the FP blocks compute the targets in (None: the model's)
+         rate: float | None = None) -> dict:      # sustained FLOP/s of the device: adds the predicted `seconds`
     "Predicted bytes of each buffer, the peak (device memory; host RSS on a CPU) and the operation counts of a Stage II run."
     m = _meta_model(config)
     blk = m.blocks[0]
@@ -383,5 +384,30 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     tok = N * seq_len
     per_pass = tok * (2 * Pbl + 4 * seq_len * D)
     passes = 1 + settings.epochs * 4 + 2 + (4 if method.endswith('gptq') else 0)
-    return dict(bytes=b, peak_bytes=on_device, flops_per_block=passes * per_pass, flops=nL * passes * per_pass,
-                passes_per_block=passes, layers=nL)
+    out = dict(bytes=b, peak_bytes=on_device, flops_per_block=passes * per_pass, flops=nL * passes * per_pass,
+               passes_per_block=passes, layers=nL)
+    return out | ({} if rate is None else dict(seconds=out['flops'] / rate))
+
+# %% ../nbs/06_calibrate.ipynb #41349732
+def forward_flops(config,        # a LLaDAConfig or DreamConfig
+                  tokens: int    # canvas length (prompt + generation)
+                 ) -> int:
+    "Multiply-adds x 2 of one forward over a canvas: every linear, the attention products and the head."
+    m = _meta_model(config)
+    lin = [mod for mod in m.blocks.modules() if isinstance(mod, nn.Linear)]
+    in_blocks = {id(p) for p in m.blocks.parameters()}
+    head = max(p.numel() for p in m.parameters() if id(p) not in in_blocks)            # V x D (the embedding is as large)
+    return tokens * (2 * sum(l.weight.numel() for l in lin) + 2 * head) + len(m.blocks) * 4 * tokens ** 2 * lin[0].in_features
+
+def sampler_flops(config, n: int,          # rollouts (prompts)
+                  prompt_len: int, gen_length: int,
+                  steps: int,              # one full forward per step: neither sampler caches keys or values
+                  rate: float | None = None) -> dict:   # sustained FLOP/s of the device: adds `seconds`
+    "Operation count (and time at `rate`) of `n` sampler rollouts: Stage I's prior, or a generation benchmark."
+    f = n * steps * forward_flops(config, prompt_len + gen_length)
+    return dict(flops=f, forwards=n * steps) | ({} if rate is None else dict(seconds=f / rate))
+
+DEVICES = {   # name: (memory bytes, dense bf16 tensor-core peak FLOP/s from the vendor's data sheet)
+    'A100 80GB': (80 * 2 ** 30, 312e12),
+    'A10 24GB':  (24 * 2 ** 30, 125e12),
+}
