@@ -359,7 +359,7 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
     lin = [mod for mod in blk.modules() if isinstance(mod, nn.Linear)]
     P, Pb = sum(p.numel() for p in m.parameters()), sum(p.numel() for p in blk.parameters())
     Pl, Pbl = max(l.weight.numel() for l in lin), sum(l.weight.numel() for l in lin)
-    rows = lambda l: min(l.out_features, max(1, QuantLinear.chunk // l.in_features)) * l.in_features   # weights of a row chunk
+    rows = lambda l: QuantLinear.chunk_rows(l.in_features, l.out_features) * l.in_features           # weights of a row chunk
     Pc = max(rows(l) for l in lin)
     D, Fh, nL = lin[0].in_features, max(l.out_features for l in lin), len(m.blocks)
     bx = torch.finfo(dtype).bits // 8
@@ -388,7 +388,7 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
                passes_per_block=passes, layers=nL)
     return out | ({} if rate is None else dict(seconds=out['flops'] / rate))
 
-# %% ../nbs/06_calibrate.ipynb #41349732
+# %% ../nbs/06_calibrate.ipynb #f0c23598
 def forward_flops(config,        # a LLaDAConfig or DreamConfig
                   tokens: int    # canvas length (prompt + generation)
                  ) -> int:

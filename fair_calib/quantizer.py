@@ -274,9 +274,14 @@ class QuantLinear(nn.Module):
         for rows in self._row_chunks(): W[rows] = self._weight_rows(rows)
         return W
 
+    @classmethod
+    def chunk_rows(cls, in_features: int, out_features: int) -> int:
+        "Rows of one chunk of the weight path: at most `chunk` weights, at least one row."
+        return min(out_features, max(1, cls.chunk // in_features))
+
     def _row_chunks(self) -> list[slice]:
         "Row slices of at most `chunk` weights (one slice for a layer of at most `chunk` weights)."
-        step = max(1, self.chunk // self.in_features)
+        step = self.chunk_rows(self.in_features, self.out_features)
         return [slice(r, min(r + step, self.out_features)) for r in range(0, self.out_features, step)]
 
     def _rows(self, x: torch.Tensor, rows: slice) -> torch.Tensor:
