@@ -436,13 +436,15 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
              offline: bool = True,             # False: lm-eval's own tasks from the hub
              num_fewshot: int | None = None,
              out: str | os.PathLike | None = None,   # write the record here (JSON)
+             testbed_knobs: dict[str, dict] | None = None,   # testbed difficulty {family: {knob: value}} (None: testbed.trained_knobs)
              **model_args) -> dict:            # FairCalibLM settings: mc_num, batch_size, gen_length, seed, ...
     "Run lm-eval tasks on a model through `FairCalibLM`; return (and write) a results record."
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
-    from fair_calib.testbed import TESTBED_GEN, TESTBED_TASKS, testbed_tasks
+    from fair_calib.testbed import TESTBED_GEN, TESTBED_TASKS, testbed_tasks, trained_knobs
     testbed = [t for t in tasks if t in TESTBED_TASKS]
     if testbed: model_args.setdefault('gen_length', TESTBED_GEN)       # the region the testbed models answer in
+    knobs = (trained_knobs(dllm) if testbed_knobs is None else testbed_knobs) if testbed else None
     shots, kw = task_settings(tasks, dllm.arch)                         # the literature's settings, unless given
     num_fewshot = shots if num_fewshot is None else num_fewshot
     for k, v in kw.items(): model_args.setdefault(k, v)
@@ -450,7 +452,7 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
     if not offline and not testbed: tm = TaskManager()
     else:
         d = Path(tempfile.mkdtemp(prefix='fair_calib_tasks_'))
-        if testbed: testbed_tasks(d, tasks=testbed)
+        if testbed: testbed_tasks(d, tasks=testbed, knobs=knobs)
         rest = [t for t in tasks if t not in TESTBED_TASKS]
         if offline and rest: offline_tasks(data, out=d, tasks=rest)
         tm = TaskManager(include_path=str(d), include_defaults=not offline)
@@ -464,7 +466,7 @@ def evaluate(dllm: DLLM,                      # the model (FP or quantized)
     metrics = {t: {k.split(',')[0]: v for k, v in r['results'][t].items() if k not in ('alias', 'sample_len') and isinstance(v, (int, float))} for t in tasks}
     rec = dict(model=getattr(dllm, 'name', ''), arch=dllm.arch, quant=quant_settings(dllm), tasks=metrics, n=n, limit=limit,
                num_fewshot=num_fewshot, settings=dict(mc_num=lm.mc_num, batch_size=lm.bs, cfg_scale=lm.cfg_scale, seed=lm.seed, greedy_max=lm.greedy_max, **lm.sampler),
-               offline=offline, seconds=secs, seconds_per_example=secs / max(1, sum(n.values())), versions=versions())
+               offline=offline, testbed_knobs=knobs, seconds=secs, seconds_per_example=secs / max(1, sum(n.values())), versions=versions())
     if out: Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text(json.dumps(rec, indent=2) + '\n')
     return rec
 

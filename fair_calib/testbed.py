@@ -21,7 +21,7 @@ __all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'TESTBED_FAMILIES', 'S
            'TESTBED_TASKS', 'Problem', 'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup',
            'gen_reverse', 'Family', 'split_of', 'make_problems', 'mix_entries', 'task_suite', 'mix_suite',
            'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
-           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'encode_problem',
+           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'trained_knobs', 'encode_problem',
            'calibration_windows']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
@@ -303,7 +303,7 @@ def process_results(doc: dict, results: list[str]) -> dict:
     "lm-eval's per-example metric for a testbed task: exact match of the extracted answer."
     return dict(exact_match=float(check_answer(results[0], doc['answer'])))
 
-_YAML = """# Offline fair_calib testbed task ({family}): {n} evaluation-split problems, seed {seed}.
+_YAML = """# Offline fair_calib testbed task ({family}): {n} evaluation-split problems, seed {seed}, knobs {knobs}.
 tag: [fair_calib_testbed]
 task: testbed_{family}
 dataset_path: json
@@ -323,7 +323,8 @@ metadata: {{version: 1.0}}
 def testbed_tasks(out: str | Path | None = None,          # where to write data and YAMLs (default: a temporary directory)
                   n: int = 500,                             # problems per family
                   seed: int = 0,
-                  tasks: Sequence[str] = TESTBED_TASKS):
+                  tasks: Sequence[str] = TESTBED_TASKS,
+                  knobs: dict[str, dict] | None = None):    # {family: {knob: value}} where not the family's default
     "Write the testbed tasks for lm-eval (problems, YAMLs, grader) into `out`; return a TaskManager over them alone."
     from lm_eval.tasks import TaskManager
     bad = [t for t in tasks if t not in TESTBED_TASKS]
@@ -335,9 +336,18 @@ def testbed_tasks(out: str | Path | None = None,          # where to write data 
         f = t.removeprefix('testbed_')
         data = (out / f'{t}.jsonl').resolve()
         data.write_text(''.join(json.dumps(dict(prompt=p.prompt, answer=p.answer, target=p.target)) + '\n'
-                                for p in make_problems(f, n, seed)))
-        (out / f'{t}.yaml').write_text(_YAML.format(family=f, n=n, seed=seed, data=data, gen=TESTBED_GEN))
+                                for p in make_problems(f, n, seed, **(knobs or {}).get(f, {}))))
+        kw = _knobs(FAMILIES[f], f, (knobs or {}).get(f, {}))
+        (out / f'{t}.yaml').write_text(_YAML.format(family=f, n=n, seed=seed, knobs=json.dumps(kw), data=data, gen=TESTBED_GEN))
     return TaskManager(include_path=str(out), include_defaults=False)
+
+def trained_knobs(dllm) -> dict[str, dict]:
+    "{family: knobs} of the last training mix of the built-in model `dllm` is, or was quantized from; {} for any other model."
+    from fair_calib.train import PRESETS          # train imports this module
+    name = getattr(dllm, 'name', None) or ''
+    base = max((p for p in PRESETS if name == p or name.startswith(p + '-')), key=len, default=None)
+    run = PRESETS.get(base)
+    return {} if run is None or not run.tasks else {f: k for f, _, k in mix_entries(run.tasks_at(run.steps - 1))}
 
 # %% ../nbs/07b_testbed.ipynb #ad35fe60
 def encode_problem(tok, p: Problem, gen: int) -> tuple[list[int], list[int]]:
