@@ -275,13 +275,14 @@ class QuantLinear(nn.Module):
         return W
 
     @classmethod
-    def chunk_rows(cls, in_features: int, out_features: int) -> int:
+    def chunk_rows(cls, in_features: int, out_features: int,
+                   chunk: int | None = None) -> int:     # weights per chunk (None: the class's)
         "Rows of one chunk of the weight path: at most `chunk` weights, at least one row."
-        return min(out_features, max(1, cls.chunk // in_features))
+        return min(out_features, max(1, (cls.chunk if chunk is None else chunk) // in_features))
 
     def _row_chunks(self) -> list[slice]:
         "Row slices of at most `chunk` weights (one slice for a layer of at most `chunk` weights)."
-        step = self.chunk_rows(self.in_features, self.out_features)
+        step = self.chunk_rows(self.in_features, self.out_features, self.chunk)   # an instance may set its own chunk
         return [slice(r, min(r + step, self.out_features)) for r in range(0, self.out_features, step)]
 
     def _rows(self, x: torch.Tensor, rows: slice) -> torch.Tensor:
