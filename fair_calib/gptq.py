@@ -15,14 +15,17 @@ from .models import DLLM, block_linears
 from .quantizer import QuantConfig, QuantLinear, grouped, qrange, quant_params, quantize_codes
 
 # %% auto #0
-__all__ = ['IN_PLACE_N', 'GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'gptq_block', 'gptq_blocks']
+__all__ = ['HESSIAN_CHUNK', 'IN_PLACE_N', 'GPTQ_ORDER', 'Hessian', 'rtn', 'gptq', 'gptq_block', 'gptq_blocks']
 
 # %% ../nbs/04b_gptq.ipynb #0b2c517c
+HESSIAN_CHUNK = 1 << 24   # floats of x^T x computed at once (64 MiB): an n x n temporary at LLaDA-8B's FFN width would be 576 MiB
+
 class Hessian:
     "Accumulates H = sum_i w_i x_i x_i^T / sum_i w_i over batches of layer inputs (fp32)."
-    def __init__(self, n: int, device=None):
-        self.H = torch.zeros(n, n, device=device)
-        self.total = 0.
+    def __init__(self, n: int,                  # input width
+                 device=None,
+                 chunk: int = HESSIAN_CHUNK):   # floats of x^T x computed at once
+        self.H, self.total, self.chunk = torch.zeros(n, n, device=device), 0., chunk
 
     @torch.no_grad()
     def add(self, x: torch.Tensor,                 # (..., n) inputs
@@ -31,11 +34,15 @@ class Hessian:
         if not torch.isfinite(x).all():
             raise ValueError("calibration activations contain NaN or inf: check the model's dtype (fp16 overflows in "
                              "some dLLMs; use bf16 or fp32) and the calibration token ids")
-        w = torch.ones(len(x), device=x.device) if w is None else w.reshape(-1).float().to(x.device)
-        if len(w) != len(x): raise ValueError(f"{len(w)} token weights for {len(x)} tokens")
-        if (w < 0).any(): raise ValueError("token weights must be non-negative")
-        self.H += (x * w[:, None]).T @ x
-        self.total += w.sum().item()
+        if w is not None:
+            w = w.reshape(-1).float().to(x.device)
+            if len(w) != len(x): raise ValueError(f"{len(w)} token weights for {len(x)} tokens")
+            if (w < 0).any(): raise ValueError("token weights must be non-negative")
+        xw = x if w is None else x * w[:, None]            # (N, n)
+        rows = max(1, self.chunk // len(self.H))           # H's rows per product: at most `chunk` floats of temporary
+        for r in range(0, len(self.H), rows):               # one product up to n = 4096; at larger n, equal to rounding
+            self.H[r:r + rows] += xw[:, r:r + rows].T @ x
+        self.total += len(x) if w is None else w.sum().item()
 
     @property
     def value(self) -> torch.Tensor:
@@ -55,11 +62,19 @@ def rtn(W: torch.Tensor, bits: int = 4, sym: bool = True, group_size: int | None
 
 IN_PLACE_N = 8192   # from this size on, the factorisations run on H's column-major view: no copy at all (last bits may differ)
 
+def _all_finite(T: torch.Tensor,               # (m, n) matrix, row- or column-major
+                chunk: int = 1 << 24) -> bool:  # elements tested at once
+    "Whether every entry is finite, testing the matrix in its own memory layout a slice at a time (no full-size temporary)."
+    if T.dim() == 2 and not T.is_contiguous() and T.mT.is_contiguous(): T = T.mT
+    T = T.reshape(-1, T.shape[-1]) if T.dim() > 1 else T.reshape(1, -1)
+    rows = max(1, chunk // max(1, T.shape[1]))
+    return all(bool(torch.isfinite(T[r:r + rows]).all()) for r in range(0, len(T), rows))
+
 def _cholesky(A: torch.Tensor, damp: float, what: str, upper: bool = False) -> torch.Tensor:
     "A's Cholesky factor, written over A, or the remedy."
     info = torch.empty((), dtype=torch.int32, device=A.device)
     L, _ = torch.linalg.cholesky_ex(A, upper=upper, out=(A, info))
-    if info.item() != 0 or not torch.isfinite(L).all():
+    if info.item() != 0 or not _all_finite(L):
         raise ValueError(f"GPTQ: the Cholesky factorisation of {what} ({len(A)} x {len(A)}) failed at column {info.item()}: "
                          "the damped Hessian is not positive definite in float32 (the calibration inputs span too few directions, "
                          f"or the input scales are extreme). Raise the damping, QuantConfig(gptq_damp=...) (now {damp}; try 0.1), "
@@ -97,7 +112,7 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
     if not overwrite_h and H.data_ptr() == H0.data_ptr(): H = H.clone()      # the caller's H stays as it was
     d_out, n = W.shape
     if H.shape != (n, n): raise ValueError(f"H is {tuple(H.shape)} for a weight with {n} input columns")
-    if not torch.isfinite(H).all(): raise ValueError("H contains NaN or inf: the calibration activations are not finite")
+    if not _all_finite(H): raise ValueError("H contains NaN or inf: the calibration activations are not finite")
     g = group_size or n
     grouped(W, group_size)                                              # check that g divides d_in
     qmin, qmax = qrange(bits, sym)
@@ -134,7 +149,7 @@ def gptq(W: torch.Tensor,                 # (d_out, d_in) weight
             err = (w - (q - Z[:, grp, 0]) * S[:, grp, 0]) / d
             W1[:, j:] -= err[:, None] * U1[j, j:][None]
             E1[:, j] = err
-        W[:, i2:] -= E1 @ U[i1:i2, i2:]
+        W[:, i2:].addmm_(E1, U[i1:i2, i2:], alpha=-1)                    # the lazy update, in W's memory
     if not act_order: return Qc, S, Z
     codes = torch.empty_like(Qc); codes[:, perm] = Qc
     return codes, S, Z
