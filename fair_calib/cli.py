@@ -15,7 +15,7 @@ from .calibrate import METHODS as CALIB_METHODS, STATES, WEIGHTED, CalibConfig, 
 from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS, TASK_SETTINGS
 from .models import DLLM, load_dllm
 from .sampling import generate
-from .testbed import TESTBED_TASKS
+from .testbed import TESTBED_GEN, TESTBED_TASKS, calibration_windows, mix_suite, stage_one_prompts, task_accuracy, trained_mix
 from .prior import PositionPrior, estimate_prior, load_prior
 from .quant import METHODS as QUANT_METHODS, QuantConfig, calibration_ids, load_quantized, quantize, save_quantized
 from .runtime import RUNTIMES, STORES
@@ -105,36 +105,52 @@ def format_table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
     return '\n'.join([lines[0], '  '.join('-' * x for x in w)] + lines[1:])
 
 def plot_demo(rows: list[dict], path: str | Path, title: str = ''):
-    "Bars of the paired perplexity increase and of the frontier flip rate per method, with standard errors."
+    "Bars of task accuracy (testbed models), of the paired perplexity increase and of the frontier flip rate per method, with errors."
     import matplotlib; matplotlib.use('Agg') if 'ipykernel' not in sys.modules else None
     import matplotlib.pyplot as plt
-    qs = [r for r in rows if r['method'] != 'fp']
-    fig, axs = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, d in zip(axs[:2], ('gsm8k', 'shakespeare')):
+    qs, acc = [r for r in rows if r['method'] != 'fp'], rows[0].get('acc') is not None
+    fig, axs = plt.subplots(1, 3 + acc, figsize=(12 + 4 * acc, 3.2))
+    if acc:
+        axs[0].bar([r['method'] for r in rows], [r['acc'] for r in rows], yerr=[1.96 * r['acc_se'] for r in rows], capsize=3,
+                   color=['k'] + ['C0'] * len(qs))
+        axs[0].set(ylim=(0, 1), title='task accuracy (95% CI)')
+    for ax, d in zip(axs[acc:acc + 2], ('gsm8k', 'shakespeare')):
         ax.bar([r['method'] for r in qs], [r[f'{d}_delta'] for r in qs], yerr=[1.96 * r[f'{d}_delta_se'] for r in qs], capsize=3)
         ax.set(ylabel='Δ ELBO vs FP (nats/token)' if d == 'gsm8k' else None, title=f'{d}: increase over FP (95% CI, paired)')
-    axs[2].bar([r['method'] for r in qs], [r['frontier_any'] for r in qs], yerr=[1.96 * r['frontier_any_se'] for r in qs], capsize=3)
-    axs[2].set(title='frontier decisions flipped')
+    axs[-1].bar([r['method'] for r in qs], [r['frontier_any'] for r in qs], yerr=[1.96 * r['frontier_any_se'] for r in qs], capsize=3)
+    axs[-1].set(title='frontier decisions flipped')
     for ax in axs: ax.tick_params(axis='x', rotation=20)
     fig.suptitle(title); fig.tight_layout(); fig.savefig(path, dpi=110)
     return fig
 
-def demo(model: str = 'small-llada',                 # a built-in name or checkpoint
+def demo(model: str = 'testbed-llada',               # a built-in name or checkpoint
          methods: tuple[str, ...] = DEMO_METHODS,
          bits: str = 'w4a4',
          n_calib: int = 32, epochs: int = 2,          # Stage II budget
-         prompts: int = 8,                            # held-out prompts per domain (decision metrics)
+         prompts: int = 8,                            # prompts per domain (per task family on a testbed model): decision metrics
          windows: int = 32,                           # ELBO windows per domain
+         problems: int = 16,                          # a testbed model: evaluation problems per family (task accuracy)
          out: str | Path | None = 'fair-calib-demo',  # directory for demo.json and demo.png (None: write nothing)
          seed: int = 0, progress: bool = True) -> list[dict]:
-    "FP vs the quantization methods on a built-in model: paired ELBO perplexity, frontier flips, mismatch, time."
+    "FP vs the quantization methods on a built-in model: task accuracy (testbed models), paired ELBO perplexity, frontier flips, mismatch, time."
     torch.manual_seed(seed)
     t_start = time.perf_counter()
     fp = load_dllm(model)
-    settings = CalibConfig(epochs=epochs, block_length=sampler_for(fp.arch, CalibConfig.gen_length).get('block_length'), seed=seed)
-    calib = calibration_ids(fp, n=n_calib, seq_len=128, seed=seed)
+    mix = trained_mix(fp)                                         # a testbed model: calibrated on its training mix, judged by its answers
+    gen = TESTBED_GEN if mix else CalibConfig.gen_length
+    sk = sampler_for(fp.arch, gen)
+    settings = CalibConfig(epochs=epochs, gen_length=gen, block_length=sk.get('block_length'), seed=seed)
+    if mix:
+        calib = calibration_windows(fp, n=n_calib, seq_len=128, seed=seed, families=mix)
+        pr = [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in mix_suite(mix, prompts, seed=1)]
+        suite = mix_suite(mix, problems, seed=0)
+    else:
+        calib, pr, suite = calibration_ids(fp, n=n_calib, seq_len=128, seed=seed), heldout_prompts(fp.tokenizer, n=prompts), []
     t0 = time.perf_counter()
-    prior = stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress) if any(m in WEIGHTED for m in methods) else None
+    prior = None
+    if any(m in WEIGHTED for m in methods):
+        prior = (estimate_prior(fp, stage_one_prompts(fp, n_calib, mix), batch_size=16, progress=progress, **sk) if mix else
+                 stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress))
     t_prior = time.perf_counter() - t0
     models, secs = {'fp': fp}, {'fp': None}
     for m in methods:
@@ -144,12 +160,13 @@ def demo(model: str = 'small-llada',                 # a built-in name or checkp
     print('evaluating', flush=True)
     cmp = {d: compare_ppl(models, read_domain(d)['heldout'], seq_len=256, n_windows=windows, n_mc=4, seed=seed, progress=False)
            for d in ('gsm8k', 'shakespeare')}
-    sk = sampler_for(fp.arch, 64)
-    pr = heldout_prompts(fp.tokenizer, n=prompts)
     rows, floor = [], None
     fp_rollout = generate(fp, pr, trace=True, **sk)               # one FP rollout for every method's decision metrics
     for m, q in models.items():
         r = dict(method=m, seconds=secs[m])
+        if suite:
+            res = task_accuracy(q, suite, gen_length=gen)
+            r |= dict(acc=res.accuracy, acc_se=res.se, correct=[int(c) for c in res.correct])
         for d, c in cmp.items():
             e = c.results[m]; dn, dse = c.diff(m)
             r |= {d: e.ppl, f'{d}_se_ppl': e.ppl * e.se, f'{d}_delta': dn, f'{d}_delta_se': dse}
@@ -158,21 +175,25 @@ def demo(model: str = 'small-llada',                 # a built-in name or checkp
             r |= {k: dm[k] for k in ('frontier_any', 'frontier_any_se', 'frontier_selection', 'frontier_token', 'mismatch')}
         rows.append(r)
     rows[0]['mismatch'] = floor                                   # FP's own post-commit mismatch: the floor
-    title = f"{model}, {bits.upper()}: calibration {n_calib} x 128 tokens, {epochs} epochs, Stage I {n_calib} prompts; {2 * prompts} prompts, gen 64"
+    title = (f"{model}, {bits.upper()}: calibration {n_calib} x 128 tokens{' of its training mix' if mix else ''}, {epochs} epochs, "
+             f"Stage I {n_calib} prompts; {len(pr)} prompts, gen {gen}" + (f"; {len(suite)} problems" if suite else ''))
     print(f'\n{title}\n')
-    print(format_table(rows, [('method', 'method', 's'), ('gsm8k', 'ppl GSM8K', '.2f'), ('gsm8k_se_ppl', '±', '.2f'),
-                              ('shakespeare', 'ppl Shakesp.', '.2f'), ('shakespeare_se_ppl', '±', '.2f'),
-                              ('frontier_any', 'frontier flips', '.3f'), ('frontier_any_se', '±', '.3f'),
-                              ('mismatch', 'post-commit mismatch', '.3f'), ('seconds', 'calib. s', '.1f')]))
-    print(f'\nppl ± is the standard error over windows; differences between methods are paired (same windows and masks): see demo.json. '
-          f'Total {time.perf_counter() - t_start:.0f} s.')
+    print(format_table(rows, ([('method', 'method', 's')] + ([('acc', 'task acc.', '.3f'), ('acc_se', '±', '.3f')] if suite else []) +
+                              [('gsm8k', 'ppl GSM8K', '.2f'), ('gsm8k_se_ppl', '±', '.2f'),
+                               ('shakespeare', 'ppl Shakesp.', '.2f'), ('shakespeare_se_ppl', '±', '.2f'),
+                               ('frontier_any', 'frontier flips', '.3f'), ('frontier_any_se', '±', '.3f'),
+                               ('mismatch', 'post-commit mismatch', '.3f'), ('seconds', 'calib. s', '.1f')])))
+    print(f'\nppl ± is the standard error over windows, task acc. ± the binomial one; every model answers the same problems and '
+          f'differences between methods are paired (same windows and masks): see demo.json. Total {time.perf_counter() - t_start:.0f} s.')
     if out is not None:
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
         (out / 'demo.json').write_text(json.dumps(dict(model=model, bits=bits, n_calib=n_calib, epochs=epochs, seed=seed, sampler=sk,
-                                                       rows=rows, seconds=time.perf_counter() - t_start, versions=versions()), indent=2) + '\n')
+                                                       problems=problems if suite else 0, rows=rows,
+                                                       seconds=time.perf_counter() - t_start, versions=versions()), indent=2) + '\n')
         plot_demo(rows, out / 'demo.png', title)
         print(f'wrote {out / "demo.json"} and {out / "demo.png"}')
     return rows
+
 
 # %% ../nbs/08_cli.ipynb #938e6b9f
 def _bits(s: str) -> str:
@@ -187,7 +208,7 @@ def _positive(s: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='fair-calib', description='Frontier-aware W4A4 post-training quantization for diffusion LMs (LLaDA, Dream).')
     sub = p.add_subparsers(dest='command', metavar='command', required=True)
-    model_help = 'built-in name (small-llada, small-dream), checkpoint directory or hub id'
+    model_help = 'built-in name (small-llada, small-dream, testbed-llada, testbed-dream), checkpoint directory or hub id'
 
     qz = sub.add_parser('quantize', help='quantize a model with one method and write a packed checkpoint',
                         description='Quantize a LLaDA/Dream checkpoint and write packed int4 weights + quant.json + quantize.json (settings, time).')
@@ -266,11 +287,12 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser('demo', help='compare FP, RTN, QuaRot-GPTQ, FlatQuant and FAIR-Calib at W4A4 on a built-in model',
                        description='The methods on one calibration set of a built-in model, offline, in a few minutes: a table, demo.json, demo.png.')
-    d.add_argument('--model', default='small-llada', help=model_help)
+    d.add_argument('--model', default='testbed-llada', help=model_help + ' (default testbed-llada: a testbed model adds task accuracy)')
     d.add_argument('--methods', nargs='+', default=list(DEMO_METHODS), choices=ALL_METHODS, metavar='METHOD', help=f'of {", ".join(ALL_METHODS)}')
     d.add_argument('--bits', type=_bits, default='w4a4')
     d.add_argument('--n-calib', type=_positive, default=32)
     d.add_argument('--epochs', type=_positive, default=2)
+    d.add_argument('--problems', type=_positive, default=16, help='evaluation problems per task family (testbed models)')
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--out', type=Path, default=Path('fair-calib-demo'), help='output directory (default: fair-calib-demo)')
     return p
@@ -375,7 +397,7 @@ def run_generate(args) -> int:
 
 def run_demo(args) -> int:
     "`fair-calib demo`."
-    demo(args.model, tuple(args.methods), args.bits, args.n_calib, args.epochs, out=args.out, seed=args.seed)
+    demo(args.model, tuple(args.methods), args.bits, args.n_calib, args.epochs, problems=args.problems, out=args.out, seed=args.seed)
     return 0
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,8 @@ __all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'TESTBED_FAMILIES', 'S
            'TESTBED_TASKS', 'Problem', 'extract_answer', 'check_answer', 'gen_add', 'gen_sort', 'gen_lookup',
            'gen_reverse', 'Family', 'split_of', 'make_problems', 'mix_entries', 'task_suite', 'mix_suite',
            'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
-           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'trained_knobs', 'encode_problem',
-           'calibration_windows']
+           'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'trained_mix', 'trained_knobs',
+           'encode_problem', 'calibration_windows', 'stage_one_prompts']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
 @dataclass(frozen=True)
@@ -341,13 +341,18 @@ def testbed_tasks(out: str | Path | None = None,          # where to write data 
         (out / f'{t}.yaml').write_text(_YAML.format(family=f, n=n, seed=seed, knobs=json.dumps(kw), data=data, gen=TESTBED_GEN))
     return TaskManager(include_path=str(out), include_defaults=False)
 
-def trained_knobs(dllm) -> dict[str, dict]:
-    "{family: knobs} of the last training mix of the built-in model `dllm` is, or was quantized from; {} for any other model."
+def trained_mix(dllm) -> tuple | None:
+    "The last training mix ((family, weight[, knobs]), ...) of the built-in model `dllm` is, or was quantized from; None for any other model."
     from fair_calib.train import PRESETS          # train imports this module
     name = getattr(dllm, 'name', None) or ''
     base = max((p for p in PRESETS if name == p or name.startswith(p + '-')), key=len, default=None)
     run = PRESETS.get(base)
-    return {} if run is None or not run.tasks else {f: k for f, _, k in mix_entries(run.tasks_at(run.steps - 1))}
+    return None if run is None or not run.tasks else tuple(run.tasks_at(run.steps - 1))
+
+def trained_knobs(dllm) -> dict[str, dict]:
+    "{family: knobs} of `trained_mix(dllm)`; {} for a model not trained on the tasks."
+    mix = trained_mix(dllm)
+    return {} if mix is None else {f: k for f, _, k in mix_entries(mix)}
 
 # %% ../nbs/07b_testbed.ipynb #ad35fe60
 def encode_problem(tok, p: Problem, gen: int) -> tuple[list[int], list[int]]:
@@ -380,3 +385,12 @@ def calibration_windows(dllm,                             # supplies the tokeniz
     text = calibration_ids(dllm, n=n_text, seq_len=seq_len, seed=seed) if n_text else torch.empty(0, seq_len, dtype=torch.long)
     out = torch.cat([torch.stack(rows), text]) if rows else text
     return out[torch.randperm(n, generator=torch.Generator().manual_seed(seed))]
+
+def stage_one_prompts(dllm,                              # supplies the tokenizer
+                      n: int = 64,                       # prompts
+                      families: Sequence[tuple] = tuple((f, 1.) for f in TESTBED_FAMILIES),   # the task mix
+                      seed: int = 0) -> list[list[int]]:
+    "Token ids of `n` training-split task prompts of a mix: Stage I's prompts on a testbed model."
+    probs = training_problems(n, seed=2_000_000_000 + seed, families=families)
+    return [dllm.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in probs]
+

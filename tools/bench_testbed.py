@@ -20,8 +20,8 @@ from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, task_accuracy, training_problems
-from fair_calib.train import PRESETS, read_domain
+from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, stage_one_prompts, task_accuracy, trained_mix
+from fair_calib.train import read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
            'fair-state', 'fair-state-gptq')                                            # the last two: per-state weights
@@ -52,8 +52,7 @@ def main():
     fp = load_dllm(a.model)
     G = TESTBED_GEN
     sk = sampler_for(fp.arch, G)
-    run = PRESETS.get(a.model)
-    mix = run.tasks_at(run.steps - 1) if run and run.tasks else tuple((f, 1.) for f in TESTBED_FAMILIES)  # the final training mix
+    mix = trained_mix(fp) or tuple((f, 1.) for f in TESTBED_FAMILIES)                    # the final training mix
     problems = mix_suite(mix, a.problems, seed=0)                                         # its families at its difficulty
     tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
     flip_prompts = tok(mix_suite(mix, a.flip_prompts, seed=1))
@@ -67,7 +66,7 @@ def main():
         meta = path.with_suffix('.json')
         if not path.exists():
             t0 = time.perf_counter()
-            prompts = tok(training_problems(a.stage1, seed=2_000_000_000, families=mix))
+            prompts = stage_one_prompts(fp, a.stage1, mix)
             with PeakRSS() as mem: pr = estimate_prior(fp, prompts, batch_size=16, progress=False, **sk)
             pr.save(path); meta.write_text(json.dumps(dict(seconds=time.perf_counter() - t0, peak_mib=mem.mib)) + '\n')
         return load_prior(path), json.loads(meta.read_text())
