@@ -15,7 +15,7 @@ from .calibrate import METHODS as CALIB_METHODS, STATES, WEIGHTED, CalibConfig, 
 from .evaluate import sampler_for, compare_ppl, decision_metrics, evaluate, heldout_prompts, load_model, quant_settings, versions, OFFLINE_TASKS, TASK_SETTINGS
 from .models import DLLM, load_dllm
 from .sampling import generate
-from .testbed import TESTBED_GEN, TESTBED_TASKS, calibration_windows, mix_suite, stage_one_prompts, task_accuracy, trained_mix
+from .testbed import TESTBED_GEN, TESTBED_TASKS, calibration_windows, mix_suite, prompt_ids, stage_one_prompts, task_accuracy, trained_mix
 from .prior import PositionPrior, estimate_prior, load_prior
 from .quant import METHODS as QUANT_METHODS, QuantConfig, calibration_ids, load_quantized, quantize, save_quantized
 from .runtime import RUNTIMES, STORES
@@ -142,7 +142,7 @@ def demo(model: str = 'testbed-llada',               # a built-in name or checkp
     settings = CalibConfig(epochs=epochs, gen_length=gen, block_length=sk.get('block_length'), seed=seed)
     if mix:
         calib = calibration_windows(fp, n=n_calib, seq_len=128, seed=seed, families=mix)
-        pr = [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in mix_suite(mix, prompts, seed=1)]
+        pr = prompt_ids(fp, mix_suite(mix, prompts, seed=1))
         suite = mix_suite(mix, problems, seed=0)
     else:
         calib, pr, suite = calibration_ids(fp, n=n_calib, seq_len=128, seed=seed), heldout_prompts(fp.tokenizer, n=prompts), []

@@ -22,7 +22,7 @@ __all__ = ['NAMES', 'ITEMS', 'VERBS', 'KEYS', 'FAMILIES', 'TESTBED_FAMILIES', 'S
            'gen_reverse', 'Family', 'split_of', 'make_problems', 'mix_entries', 'task_suite', 'mix_suite',
            'training_problems', 'TaskResult', 'generate_completions', 'task_accuracy', 'binom_two_sided',
            'paired_accuracy', 'paired_seeds', 'process_results', 'testbed_tasks', 'trained_mix', 'trained_knobs',
-           'encode_problem', 'calibration_windows', 'stage_one_prompts']
+           'encode_problem', 'calibration_windows', 'prompt_ids', 'stage_one_prompts']
 
 # %% ../nbs/07b_testbed.ipynb #26a29318
 @dataclass(frozen=True)
@@ -386,11 +386,14 @@ def calibration_windows(dllm,                             # supplies the tokeniz
     out = torch.cat([torch.stack(rows), text]) if rows else text
     return out[torch.randperm(n, generator=torch.Generator().manual_seed(seed))]
 
+def prompt_ids(dllm, problems: Sequence[Problem]) -> list[list[int]]:
+    "Token ids of the problems' prompts, as the sampler is given them (no special tokens)."
+    return [dllm.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in problems]
+
 def stage_one_prompts(dllm,                              # supplies the tokenizer
                       n: int = 64,                       # prompts
                       families: Sequence[tuple] = tuple((f, 1.) for f in TESTBED_FAMILIES),   # the task mix
                       seed: int = 0) -> list[list[int]]:
     "Token ids of `n` training-split task prompts of a mix: Stage I's prompts on a testbed model."
-    probs = training_problems(n, seed=2_000_000_000 + seed, families=families)
-    return [dllm.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in probs]
+    return prompt_ids(dllm, training_problems(n, seed=2_000_000_000 + seed, families=families))
 

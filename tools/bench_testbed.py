@@ -20,7 +20,7 @@ from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, stage_one_prompts, task_accuracy, trained_mix
+from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, prompt_ids, stage_one_prompts, task_accuracy, trained_mix
 from fair_calib.train import read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
@@ -54,8 +54,7 @@ def main():
     sk = sampler_for(fp.arch, G)
     mix = trained_mix(fp) or tuple((f, 1.) for f in TESTBED_FAMILIES)                    # the final training mix
     problems = mix_suite(mix, a.problems, seed=0)                                         # its families at its difficulty
-    tok = lambda ps: [fp.tokenizer(p.prompt, add_special_tokens=False)['input_ids'] for p in ps]
-    flip_prompts = tok(mix_suite(mix, a.flip_prompts, seed=1))
+    flip_prompts = prompt_ids(fp, mix_suite(mix, a.flip_prompts, seed=1))
     texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
     command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
     fp_rollout = generate(fp, flip_prompts, trace=True, **sk)
