@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .flatquant import TRANSFORM_OF, KronTransform, add_block_transforms
 from .blockpass import block_home, block_inputs, capture, run_block, shell
+from .decision import DecisionTerm, frontier_targets, frozen
 from .gptq import IN_PLACE_N, gptq_block
 from .models import _DTYPES, DLLM, LINEARS, block_linears
 from .prior import PositionPrior
@@ -55,6 +56,8 @@ class CalibConfig:
     per_prompt: int = 1             # 'rollout': states per calibration prompt, at distinct sampled steps
     act_dtype: str = 'model'        # storage of the calibration activations: 'model' (its dtype: bf16 halves them) or 'float32'
     recompute: bool = True          # recompute each linear's weight path in backward: one layer's copies in memory, not a block's
+    decision: float = 0.            # beta of the decision term (05c_decision): frontier KL through the FP tail; 0: off
+    decision_epochs: int = 1        # the last epochs that add it
 
     def __post_init__(self):
         for k in ('epochs', 'batch_size', 'forward_batch', 'gen_length'):
@@ -69,6 +72,9 @@ class CalibConfig:
             raise ValueError(f"act_dtype={self.act_dtype!r}: choose 'model' or one of {sorted(_DTYPES)}")
         if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
             raise ValueError(f"micro_batch={self.micro_batch} must be in [1, batch_size={self.batch_size}] (or None: the whole batch at once)")
+        if self.decision < 0: raise ValueError(f"decision={self.decision} must be >= 0 (0: no decision term)")
+        if not 1 <= self.decision_epochs <= self.epochs:
+            raise ValueError(f"decision_epochs={self.decision_epochs} must be in [1, epochs={self.epochs}]")
         if not 1 <= self.per_prompt <= self.gen_length:
             raise ValueError(f"per_prompt={self.per_prompt} must be in [1, gen_length={self.gen_length}] (one state per sampler step at most)")
 
@@ -129,7 +135,8 @@ def _params(lins: dict[str, QuantLinear]) -> tuple[list[nn.Parameter], list[nn.P
 def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 w: torch.Tensor | None,                      # (N, L) position weights, None: plain MSE
                 params: tuple[list, list],                   # (transform params, clipping params)
-                cfg: CalibConfig, seed: int, progress: bool = False, what: str = 'the block') -> dict:
+                cfg: CalibConfig, seed: int, progress: bool = False, what: str = 'the block',
+                decision: DecisionTerm | None = None) -> dict:   # the decision term (05c_decision), None: off
     "Minimise the block's weighted output error over its quantizer parameters: {before, epochs (running means), after}."
     tp, cp = params
     groups = [dict(params=tp, lr=cfg.lr)] + ([dict(params=cp, lr=cfg.clip_lr)] if cp else [])
@@ -141,21 +148,33 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
     g = torch.Generator().manual_seed(seed)
     dev, dt = block_home(block)                                   # h, target, w may be stored elsewhere (CPU, 16 bits)
     cos, sin = cos.to(dev), sin.to(dev)
-    def loss_of(idx, den=None) -> torch.Tensor:
-        return block_loss(block(h[idx].to(dev, dt), cos, sin), target[idx].to(dev), None if w is None else w[idx].to(dev), den)
+    scale, on = 0., False                                         # the decision term's weight beta * MSE0 / D0, and whether it is on
+    def loss_of(idx, den=None, kden=None) -> torch.Tensor:
+        out = block(h[idx].to(dev, dt), cos, sin)
+        l = block_loss(out, target[idx].to(dev), None if w is None else w[idx].to(dev), den)
+        return l + scale * decision.kl(idx, out) / kden if on else l
     mb = cfg.micro_batch or bs
     def step(idx) -> torch.Tensor:
         "Gradients of the batch's loss, `mb` states at a time (each part normalised by the whole batch): its loss."
         den = len(idx) * h.shape[1] if w is None else w[idx].to(dev).sum()
+        kden = max(1, decision.count(idx)) if on else None
         loss = 0.
         for part in idx.split(mb):
-            l = loss_of(part, den); l.backward(); loss = loss + l.detach()
+            l = loss_of(part, den, kden); l.backward(); loss = loss + l.detach()
         return loss
     @torch.no_grad()
     def evaluate() -> float:
-        return sum(loss_of(slice(b, b + bs)).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
+        return sum(loss_of(torch.arange(b, min(b + bs, N))).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
+    @torch.no_grad()
+    def frontier_kl() -> float:
+        "The decision term's mean over all frontier positions."
+        parts = [torch.arange(b, min(b + bs, N)) for b in range(0, N, bs)]
+        return sum(decision.kl(i, block(h[i].to(dev, dt), cos, sin)).item() for i in parts) / max(1, decision.count(torch.arange(N)))
     before, epochs = evaluate(), []
-    for _ in tqdm(range(cfg.epochs), desc='epochs', leave=False, disable=not progress):
+    kl_before = frontier_kl() if decision is not None else None
+    for e in tqdm(range(cfg.epochs), desc='epochs', leave=False, disable=not progress):
+        if decision is not None and e == cfg.epochs - cfg.decision_epochs:
+            on, scale = True, decision.beta * evaluate() / max(frontier_kl(), 1e-12)   # both terms measured as the term comes on
         perm, tot = torch.randperm(N, generator=g), 0.
         for s in range(0, N, bs):
             idx = perm[s:s + bs]
@@ -167,7 +186,9 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
             opt.step(); sched.step()
             tot += loss.item() * len(idx)
         epochs.append(tot / N)
-    return dict(before=before, epochs=epochs, after=evaluate())
+    on = False
+    out = dict(before=before, epochs=epochs, after=evaluate())
+    return out | (dict(kl_before=kl_before, kl_after=frontier_kl()) if decision is not None else {})
 
 # %% ../nbs/06_calibrate.ipynb #97042c08
 def _fingerprint(method: str, cfg: QuantConfig, settings: CalibConfig, ids: torch.Tensor, w: torch.Tensor | None) -> str:
@@ -248,7 +269,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
               cfg: QuantConfig = QuantConfig(learn_w_clip=True, learn_a_clip=True),  # bits, clipping (learnable here)
               calib: torch.Tensor | None = None,           # (N, L) calibration token ids, e.g. calibration_ids(dllm, seq_len=128)
               prior: PositionPrior | None = None,          # Stage I's prior (fair, fair-gptq)
-              state_weights: StateWeights | None = None,   # per-state weights (fair-state, fair-state-gptq; default StateWeights())
+              state_weights: StateWeights | None = None,   # per-state weights (fair-state, fair-state-gptq) and the frontier of the decision term
               settings: CalibConfig = CalibConfig(),
               ckpt: str | Path | None = None,              # checkpoint directory: a file per finished block, resumed from
               on_block: Callable[[int, dict], None] | None = None,  # called after each block with (index, its losses)
@@ -270,22 +291,26 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
                              f"gen_length={settings.gen_length}: use CalibConfig(gen_length={prior.G}) or re-estimate the prior")
     if method in STATE_WEIGHTED and prior is not None:
         raise ValueError(f"method {method!r} weights tokens by the FP model at each state, not by Stage I's prior: drop prior= (or use 'fair')")
-    if state_weights is not None and method not in STATE_WEIGHTED:
-        raise ValueError(f"state_weights= is for {STATE_WEIGHTED}, not {method!r}")
+    if state_weights is not None and method not in STATE_WEIGHTED and not settings.decision:
+        raise ValueError(f"state_weights= is for {STATE_WEIGHTED} or the decision term (CalibConfig(decision=...) > 0), not {method!r}")
     home = dllm.device
     dev = torch.device(device) if device is not None else home
     if dev.type != home.type and not offload:
         raise ValueError(f"the model is on {home} and blocks would compute on {dev}: move the model there, or pass offload=True "
                          "to keep it where it is and move one block at a time")
+    if settings.decision and offload:
+        raise ValueError("the decision term runs the FP blocks after each block on the compute device, which offload=True does not "
+                         "keep there: use decision=0 with offload, or calibrate without offload")
     store = _storage(dev, act_device, offload)
     adt = dllm.dtype if settings.act_dtype == 'model' else _DTYPES[settings.act_dtype]
     tdt = torch.promote_types(dllm.dtype, torch.float32)                 # blocks train in fp32 (fp64 for an fp64 model)
     t0 = time.perf_counter()
     x, masked = calibration_states(dllm, calib, settings)
     gen_start = calib.shape[1] - settings.gen_length
+    sw = state_weights or StateWeights(block_length=settings.block_length)
+    ft = frontier_targets(dllm, x, masked, gen_start, sw) if settings.decision else None   # FP log-probs at each state's frontier
     if method in WEIGHTED: w = prior.token_weights(masked.cpu(), gen_start)
     elif method in STATE_WEIGHTED:
-        sw = state_weights or StateWeights(block_length=settings.block_length)
         w = state_token_weights(dllm, x, masked, gen_start, sw)
     else: w = None
     w = None if w is None else w.to(store)
@@ -318,9 +343,10 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         for l in lins.values(): l.recompute = settings.recompute
         _init_scaling(ts, lins, amax, settings.smooth_alpha)
         phase(i, 'train')
-        with torch.enable_grad():
+        dt = None if ft is None else DecisionTerm(dllm, i, ft, cos, sin, settings.decision)
+        with torch.enable_grad(), frozen(*(dt.tail() if dt is not None else [])):
             ep = train_block(q.blocks[i], h, target, cos, sin, w, _params(lins), settings, settings.seed * 1_000_003 + i, progress,
-                             what=f'block {i}')
+                             what=f'block {i}', decision=dt)
         for t in ts.values(): t.fold()
         _check_transforms(ts, i, settings)
         if method.endswith('gptq'): phase(i, 'gptq'); gptq_block(q, i, h, cos, sin, cfg, w, settings.forward_batch)
@@ -333,7 +359,7 @@ def calibrate(dllm: DLLM,                                  # the full-precision 
         if on_block is not None: on_block(i, ep)
     q.name = f"{dllm.name or dllm.arch}-{method}-{cfg.name}"
     q.quant = dict(method=method, config=asdict(cfg), settings=asdict(settings), seconds=time.perf_counter() - t0,
-                   state_weights=asdict(sw) if method in STATE_WEIGHTED else None,
+                   state_weights=asdict(sw) if method in STATE_WEIGHTED or settings.decision else None,
                    losses=losses, prior=None if method not in WEIGHTED else dict(n=prior.n, lam=prior.lam, smooth=prior.smooth,
                                                                     reliability=prior.reliability, sampler=prior.sampler))
     return q
@@ -374,16 +400,21 @@ def plan(config,                                # a LLaDAConfig or DreamConfig (
              targets=4 * settings.forward_batch * seq_len * 3 * Fh
                      + (torch.finfo(fp_compute).bits // 8 * Pl if fp_compute not in (None, dtype) else 0),
              gptq=max(4 * l.in_features ** 2 * (1 if l.in_features >= IN_PLACE_N else 2) + 5 * l.weight.numel() + 16 * rows(l)
-                      for l in lin) if method.endswith('gptq') else 0)
-    transient = max(b['train_weight_path'] + b['train_activations'], b['gptq'], b['targets'])
+                      for l in lin) if method.endswith('gptq') else 0,
+             frontier_logp=4 * N * m.get_input_embeddings().weight.shape[0] if settings.decision else 0,          # k = 1 frontier position per state
+             decision_activations=(nL - 1) * bx * (settings.micro_batch or settings.batch_size) * seq_len * (10 * D + 5 * Fh)
+                                  if settings.decision else 0)                             # the FP tail's saved tensors, block 0
+    transient = max(b['train_weight_path'] + b['train_activations'] + b['decision_activations'], b['gptq'], b['targets'])
     if offload:
         on_device = 2 * b['block'] + transient + (0 if act_device == 'cpu' else b['activations'] + b['token_weights'])
     else:
         extra = 0 if inplace else b['block'] + (nL - 1) * b['quantized_block']
-        on_device = b['model'] + b['activations'] + b['token_weights'] + transient + extra
+        on_device = b['model'] + b['activations'] + b['token_weights'] + b['frontier_logp'] + transient + extra
     tok = N * seq_len
     per_pass = tok * (2 * Pbl + 4 * seq_len * D)
     passes = 1 + settings.epochs * 4 + 2 + (4 if method.endswith('gptq') else 0)
+    tail = settings.decision_epochs * 3 * (nL - 1) / 2 + 3 * (nL - 1) / 2 if settings.decision else 0   # the term's tail passes, per block on average
+    passes += tail
     out = dict(bytes=b, peak_bytes=on_device, flops_per_block=passes * per_pass, flops=nL * passes * per_pass,
                passes_per_block=passes, layers=nL)
     return out | ({} if rate is None else dict(seconds=out['flops'] / rate))

@@ -224,6 +224,8 @@ def _parser() -> argparse.ArgumentParser:
     qz.add_argument('--gen-length', type=_positive, default=64, help='generation region of the calibration states')
     qz.add_argument('--states', default='masked', choices=STATES, help="Stage II's states: random masks over the text (masked) or the FP sampler's own (rollout)")
     qz.add_argument('--per-prompt', type=_positive, default=1, help='rollout states per calibration prompt')
+    qz.add_argument('--decision', type=float, default=0., help="beta of the decision term (frontier KL through the FP tail; 0: off)")
+    qz.add_argument('--decision-epochs', type=_positive, default=1, help='the last epochs of Stage II that add the decision term')
     qz.add_argument('--ckpt', type=Path, default=None, help='Stage II checkpoint directory (resumes from it)')
     qz.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: cpu)')
     qz.add_argument('--offload', action='store_true', help="keep the model in CPU memory and move one block at a time to --device "
@@ -330,8 +332,11 @@ def run_quantize(args) -> int:
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
     calib = calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len) if 'gptq' in args.method or args.method in CALIB_METHODS else None
     settings = CalibConfig(epochs=args.epochs, gen_length=args.gen_length, block_length=sampler_for(fp.arch, args.gen_length).get('block_length'),
-                           states=args.states, per_prompt=args.per_prompt)
+                           states=args.states, per_prompt=args.per_prompt, decision=args.decision,
+                           decision_epochs=args.decision_epochs)
     prior = load_prior(args.prior) if args.prior else None
+    if args.decision and args.method not in CALIB_METHODS:
+        raise ValueError(f"--decision is a term of Stage II's loss: use it with {CALIB_METHODS}, not {args.method!r}")
     if args.seq_len <= args.gen_length and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {args.gen_length}: the calibration states need a prompt")
     q = quantize_model(fp, args.method, args.bits, calib=calib, prior=prior, settings=settings, ckpt=args.ckpt,

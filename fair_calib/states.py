@@ -15,7 +15,7 @@ from .sampling import generate
 from .stability import DETERMINISTIC, commit_set
 
 # %% auto #0
-__all__ = ['SIGNALS', 'StateWeights', 'state_weights', 'rollout_states']
+__all__ = ['SIGNALS', 'StateWeights', 'frontier', 'state_weights', 'rollout_states']
 
 # %% ../nbs/05b_states.ipynb #b9cc3513
 SIGNALS = ('both', 'hits', 'reliability')
@@ -43,6 +43,24 @@ def _default_rule(arch: str) -> str:
     return SAMPLER[arch]['remasking']
 
 @torch.no_grad()
+def frontier(dllm: DLLM,                 # the full-precision model
+             x: torch.Tensor,            # (b, L) states
+             m: torch.Tensor,            # (b, L) bool: their masked positions
+             gen_start: int,             # first column of the generation region
+             sw: StateWeights = StateWeights()) -> tuple[torch.Tensor, torch.Tensor]:
+    "The FP logits (b, L, V) at a batch of states and the frontier (b, L) bool: the positions the commit rule writes next."
+    x, m = x.to(dllm.device), m.to(dllm.device)
+    rule, B = sw.rule or _default_rule(dllm.arch), sw.block_length or (x.shape[1] - gen_start)
+    logits = dllm.logits(x).float()                                                    # (b, L, V)
+    sel = torch.zeros_like(m)
+    first = torch.where(m.any(1), m[:, gen_start:].float().argmax(1), 0)               # first masked offset of each row
+    end = gen_start + (first // B + 1) * B                                             # where its current block ends
+    for e in end.unique().tolist():                                                    # rows sharing a block end
+        r = end == e
+        sel[r] = commit_set(logits[r], x[r], dllm.mask_id, rule, m[r].sum(1).clamp(max=sw.k), e)[0]
+    return logits, sel
+
+@torch.no_grad()
 def state_weights(dllm: DLLM,                 # the full-precision model
                   states: torch.Tensor,       # (N, L) calibration states (mask_id at masked positions)
                   masked: torch.Tensor,       # (N, L) bool: masked positions (all in the generation region)
@@ -51,21 +69,12 @@ def state_weights(dllm: DLLM,                 # the full-precision model
     "Stage II's weight of every token of every state: from the FP model's frontier and reliability at that state."
     N, L = states.shape
     if masked[:, :gen_start].any(): raise ValueError("masked positions in the prompt part of the states (before gen_start)")
-    rule = sw.rule or _default_rule(dllm.arch)
-    B = sw.block_length or (L - gen_start)
     w = torch.full((N, L), 1 - sw.lam)
     if sw.lam == 0: return w
     for b in range(0, N, sw.batch_size):
-        x, m = states[b:b + sw.batch_size].to(dllm.device), masked[b:b + sw.batch_size].to(dllm.device)
-        logits = dllm.logits(x).float()                                                # (b, L, V)
-        p = logits.softmax(-1)
-        rho = 1 - p.pow(2).sum(-1)                                                     # (b, L) 1 - sum p^2
-        sel = torch.zeros_like(m)
-        first = torch.where(m.any(1), m[:, gen_start:].float().argmax(1), 0)           # first masked offset of each row
-        end = gen_start + (first // B + 1) * B                                         # where its current block ends
-        for e in end.unique().tolist():                                                # rows sharing a block end
-            r = end == e
-            sel[r] = commit_set(logits[r], x[r], dllm.mask_id, rule, m[r].sum(1).clamp(max=sw.k), e)[0]
+        m = masked[b:b + sw.batch_size].to(dllm.device)
+        logits, sel = frontier(dllm, states[b:b + sw.batch_size], m, gen_start, sw)
+        rho = 1 - logits.softmax(-1).pow(2).sum(-1)                                    # (b, L) 1 - sum p^2
         raw = {'both': sel * rho, 'hits': sel.float(), 'reliability': rho * m}[sw.signal] * m   # (b, L)
         mean = raw.sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp_min(1)
         wt = torch.where(mean > 0, raw / mean.clamp_min(1e-30), torch.ones_like(raw))  # a state with no signal: uniform
