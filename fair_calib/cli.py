@@ -216,12 +216,12 @@ def _parser() -> argparse.ArgumentParser:
     qz.add_argument('--method', required=True, choices=ALL_METHODS)
     qz.add_argument('--bits', type=_bits, default='w4a4', help='w<bits>a<bits> (default w4a4)')
     qz.add_argument('--group-size', type=_positive, default=None, help='weight group size (default: per output channel)')
-    qz.add_argument('--texts', type=Path, nargs='+', default=None, help="calibration text files (default: the model's calibration text)")
+    qz.add_argument('--texts', type=Path, nargs='+', default=None, help="calibration text files (default: the model's calibration text; a testbed model's training mix)")
     qz.add_argument('--n', type=_positive, default=128, help='calibration windows')
     qz.add_argument('--seq-len', type=_positive, default=128, help='tokens per calibration window')
     qz.add_argument('--prior', type=Path, default=None, help='Stage I prior from `fair-calib prior` (FAIR methods; default: estimated now)')
     qz.add_argument('--epochs', type=_positive, default=15, help='Stage II epochs (FlatQuant / FAIR methods)')
-    qz.add_argument('--gen-length', type=_positive, default=64, help='generation region of the calibration states')
+    qz.add_argument('--gen-length', type=_positive, default=None, help=f'generation region of the calibration states (default: {TESTBED_GEN} on a testbed model, else 64)')
     qz.add_argument('--states', default='masked', choices=STATES, help="Stage II's states: random masks over the text (masked) or the FP sampler's own (rollout)")
     qz.add_argument('--per-prompt', type=_positive, default=1, help='rollout states per calibration prompt')
     qz.add_argument('--decision', type=float, default=0., help="beta of the decision term (frontier KL through the FP tail; 0: off)")
@@ -237,11 +237,11 @@ def _parser() -> argparse.ArgumentParser:
                         description="Run the FP sampler on calibration prompts and save the position prior. Under torchrun "
                                     "(--nproc_per_node N) the prompts are split over the processes; the result is the same.")
     pr.add_argument('--model', required=True, help=model_help)
-    pr.add_argument('--texts', type=Path, nargs='+', default=None, help='text files to cut prompts from (default: the model\'s calibration text)')
+    pr.add_argument('--texts', type=Path, nargs='+', default=None, help="text files to cut prompts from (default: the model's calibration text; a testbed model's own training-split task prompts)")
     pr.add_argument('--prompts', type=_positive, default=64, help='number of prompts (rollouts)')
     pr.add_argument('--prompt-len', type=_positive, default=32, help='prompt tokens')
-    pr.add_argument('--gen-length', type=_positive, default=64)
-    pr.add_argument('--steps', type=_positive, default=64)
+    pr.add_argument('--gen-length', type=_positive, default=None, help=f'default: {TESTBED_GEN} on a testbed model (its answers), else 64')
+    pr.add_argument('--steps', type=_positive, default=None, help='default: --gen-length (one token per step)')
     pr.add_argument('--block-length', type=_positive, default=None, help="LLaDA's semi-autoregressive block (default: the architecture's, LLaDA 32)")
     pr.add_argument('--remasking', default=None, choices=('low_confidence', 'random', 'origin', 'maskgit_plus', 'topk_margin', 'entropy'),
                     help="the sampler's rule (default: the architecture's, LLaDA low_confidence, Dream entropy)")
@@ -316,8 +316,11 @@ def run_prior(args) -> int:
     try:
         dllm = load_dllm(args.model, device=dev)
         texts = None if args.texts is None else [t.read_text() for t in args.texts]
-        prompts = calibration_ids(dllm, texts, n=args.prompts, seq_len=args.prompt_len, seed=args.prompt_seed)
-        sk = sampler_for(dllm.arch, args.gen_length, args.steps, remasking=args.remasking, block_length=args.block_length)
+        mix = trained_mix(dllm) if texts is None else None                # a testbed model: Stage I on its own task prompts
+        gen = args.gen_length or (TESTBED_GEN if mix else 64)
+        prompts = (stage_one_prompts(dllm, args.prompts, mix, seed=args.prompt_seed) if mix else
+                   calibration_ids(dllm, texts, n=args.prompts, seq_len=args.prompt_len, seed=args.prompt_seed))
+        sk = sampler_for(dllm.arch, gen, args.steps, remasking=args.remasking, block_length=args.block_length)
         prior = estimate_prior(dllm, prompts, batch_size=args.batch_size, lam=args.lam, smooth=args.smooth, **sk)
         if rank == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True); prior.save(args.out)
@@ -330,15 +333,20 @@ def run_quantize(args) -> int:
     "`fair-calib quantize`: one method, saved as a packed checkpoint with quantize.json."
     fp = load_dllm(args.model, dtype=args.dtype, device='cpu' if args.offload else args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
-    calib = calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len) if 'gptq' in args.method or args.method in CALIB_METHODS else None
-    settings = CalibConfig(epochs=args.epochs, gen_length=args.gen_length, block_length=sampler_for(fp.arch, args.gen_length).get('block_length'),
+    mix = trained_mix(fp) if texts is None else None                      # a testbed model: calibrated on its training mix
+    gen = args.gen_length or (TESTBED_GEN if mix else 64)
+    if args.seq_len <= gen and args.method in CALIB_METHODS:
+        raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {gen}: the calibration states need a prompt")
+    calib = None
+    if 'gptq' in args.method or args.method in CALIB_METHODS:
+        calib = (calibration_windows(fp, n=args.n, seq_len=args.seq_len, gen=gen, families=mix) if mix else
+                 calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len))
+    settings = CalibConfig(epochs=args.epochs, gen_length=gen, block_length=sampler_for(fp.arch, gen).get('block_length'),
                            states=args.states, per_prompt=args.per_prompt, decision=args.decision,
                            decision_epochs=args.decision_epochs)
     prior = load_prior(args.prior) if args.prior else None
     if args.decision and args.method not in CALIB_METHODS:
         raise ValueError(f"--decision is a term of Stage II's loss: use it with {CALIB_METHODS}, not {args.method!r}")
-    if args.seq_len <= args.gen_length and args.method in CALIB_METHODS:
-        raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {args.gen_length}: the calibration states need a prompt")
     q = quantize_model(fp, args.method, args.bits, calib=calib, prior=prior, settings=settings, ckpt=args.ckpt,
                        inplace=True, offload=args.offload, device=args.device,      # the FP model is not needed afterwards
                        **({'group_size': args.group_size} if args.group_size else {}))
