@@ -22,11 +22,16 @@ from .runtime import RUNTIMES, STORES
 from .train import DOMAINS, read_domain
 
 # %% auto #0
-__all__ = ['ALL_METHODS', 'DEMO_METHODS', 'stage_one', 'quantize_model', 'texts_of', 'eval_record', 'format_table', 'plot_demo',
-           'demo', 'run_prior', 'run_quantize', 'run_eval', 'peak_rss_mib', 'run_generate', 'run_demo', 'main']
+__all__ = ['ALL_METHODS', 'DEMO_METHODS', 'gen_length_for', 'stage_one', 'quantize_model', 'texts_of', 'eval_record',
+           'format_table', 'plot_demo', 'demo', 'run_prior', 'run_quantize', 'run_eval', 'peak_rss_mib', 'run_generate',
+           'run_demo', 'main']
 
 # %% ../nbs/08_cli.ipynb #6ebd5e33
 ALL_METHODS = QUANT_METHODS + CALIB_METHODS
+
+def gen_length_for(mix, given: int | None = None) -> int:
+    "The generation region: `given`, else a testbed model's answer length (`mix` is its trained_mix), else CalibConfig's."
+    return given or (TESTBED_GEN if mix else CalibConfig.gen_length)
 
 def stage_one(fp: DLLM, settings: CalibConfig, n: int = 64, prompt_len: int = 64, texts: list[str] | None = None,
               progress: bool = True) -> PositionPrior:
@@ -137,7 +142,7 @@ def demo(model: str = 'testbed-llada',               # a built-in name or checkp
     t_start = time.perf_counter()
     fp = load_dllm(model)
     mix = trained_mix(fp)                                         # a testbed model: calibrated on its training mix, judged by its answers
-    gen = TESTBED_GEN if mix else CalibConfig.gen_length
+    gen = gen_length_for(mix)
     sk = sampler_for(fp.arch, gen)
     settings = CalibConfig(epochs=epochs, gen_length=gen, block_length=sk.get('block_length'), seed=seed)
     if mix:
@@ -317,7 +322,7 @@ def run_prior(args) -> int:
         dllm = load_dllm(args.model, device=dev)
         texts = None if args.texts is None else [t.read_text() for t in args.texts]
         mix = trained_mix(dllm) if texts is None else None                # a testbed model: Stage I on its own task prompts
-        gen = args.gen_length or (TESTBED_GEN if mix else 64)
+        gen = gen_length_for(mix, args.gen_length)
         prompts = (stage_one_prompts(dllm, args.prompts, mix, seed=args.prompt_seed) if mix else
                    calibration_ids(dllm, texts, n=args.prompts, seq_len=args.prompt_len, seed=args.prompt_seed))
         sk = sampler_for(dllm.arch, gen, args.steps, remasking=args.remasking, block_length=args.block_length)
@@ -334,7 +339,7 @@ def run_quantize(args) -> int:
     fp = load_dllm(args.model, dtype=args.dtype, device='cpu' if args.offload else args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
     mix = trained_mix(fp) if texts is None else None                      # a testbed model: calibrated on its training mix
-    gen = args.gen_length or (TESTBED_GEN if mix else 64)
+    gen = gen_length_for(mix, args.gen_length)
     if args.seq_len <= gen and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {gen}: the calibration states need a prompt")
     calib = None
