@@ -162,19 +162,19 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
         for part in idx.split(mb):
             l = loss_of(part, den, kden); l.backward(); loss = loss + l.detach()
         return loss
+    parts = [torch.arange(b, min(b + bs, N)) for b in range(0, N, bs)]   # all states, a batch at a time
     @torch.no_grad()
     def evaluate() -> float:
-        return sum(loss_of(torch.arange(b, min(b + bs, N))).item() * len(h[b:b + bs]) for b in range(0, N, bs)) / N
+        return sum(loss_of(i).item() * len(i) for i in parts) / N
     @torch.no_grad()
-    def frontier_kl() -> float:
+    def decision_mean() -> float:
         "The decision term's mean over all frontier positions."
-        parts = [torch.arange(b, min(b + bs, N)) for b in range(0, N, bs)]
         return sum(decision.kl(i, block(h[i].to(dev, dt), cos, sin)).item() for i in parts) / max(1, decision.count(torch.arange(N)))
     before, epochs = evaluate(), []
-    kl_before = frontier_kl() if decision is not None else None
+    kl_before = decision_mean() if decision is not None else None
     for e in tqdm(range(cfg.epochs), desc='epochs', leave=False, disable=not progress):
         if decision is not None and e == cfg.epochs - cfg.decision_epochs:
-            on, scale = True, decision.beta * evaluate() / max(frontier_kl(), 1e-12)   # both terms measured as the term comes on
+            on, scale = True, decision.beta * evaluate() / max(decision_mean(), 1e-12)   # both terms measured as the term comes on
         perm, tot = torch.randperm(N, generator=g), 0.
         for s in range(0, N, bs):
             idx = perm[s:s + bs]
@@ -188,7 +188,7 @@ def train_block(block: nn.Module, h: torch.Tensor, target: torch.Tensor, cos: to
         epochs.append(tot / N)
     on = False
     out = dict(before=before, epochs=epochs, after=evaluate())
-    return out | (dict(kl_before=kl_before, kl_after=frontier_kl()) if decision is not None else {})
+    return out | (dict(kl_before=kl_before, kl_after=decision_mean()) if decision is not None else {})
 
 # %% ../nbs/06_calibrate.ipynb #97042c08
 def _fingerprint(method: str, cfg: QuantConfig, settings: CalibConfig, ids: torch.Tensor, w: torch.Tensor | None) -> str:

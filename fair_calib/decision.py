@@ -10,15 +10,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .models import DLLM, head_parts
 from .states import StateWeights, frontier
 
 # %% auto #0
-__all__ = ['FrontierTargets', 'frontier_targets', 'tail_logits', 'frozen', 'DecisionTerm', 'frontier_kl']
+__all__ = ['kl_rows', 'FrontierTargets', 'frontier_targets', 'tail_logits', 'frozen', 'DecisionTerm', 'frontier_kl']
 
 # %% ../nbs/05c_decision.ipynb #64b9e61a
+def kl_rows(lp: torch.Tensor, lq: torch.Tensor) -> torch.Tensor:
+    "KL(p || q) of each row (M,) from log-probabilities lp, lq (M, V)."
+    return (lp.exp() * (lp - lq)).sum(-1)
+
 @dataclass
 class FrontierTargets:
     "The FP model's log-probabilities at the frontier of every calibration state: what the decision term matches."
@@ -79,9 +82,8 @@ class DecisionTerm:
     def __init__(self, dllm: DLLM, i: int,       # the FP model (its blocks after i are full precision); the block trained
                  targets: FrontierTargets,
                  cos: torch.Tensor, sin: torch.Tensor,
-                 beta: float,                    # weight relative to the hidden-state error at the start (scale-free)
-                 start: int = 0):                # first epoch the term is on
-        self.dllm, self.i, self.t, self.cos, self.sin, self.beta, self.start = dllm, i, targets, cos, sin, beta, start
+                 beta: float):                   # weight relative to the hidden-state error as the term comes on (scale-free)
+        self.dllm, self.i, self.t, self.cos, self.sin, self.beta = dllm, i, targets, cos, sin, beta
 
     def tail(self) -> list[torch.nn.Module]:
         "The modules after block i that the term runs: the later blocks, the final norm, the head (and a tied embedding)."
@@ -98,8 +100,7 @@ class DecisionTerm:
         if not len(row): return h_q.sum() * 0
         row, pos = row.to(h_q.device), pos.to(h_q.device)
         lq = tail_logits(self.dllm, self.i, h_q, self.cos.to(h_q.device), self.sin.to(h_q.device), row, pos).log_softmax(-1)
-        lp = lp.to(h_q.device)
-        return (lp.exp() * (lp - lq)).sum()
+        return kl_rows(lp.to(h_q.device), lq).sum()
 
 # %% ../nbs/05c_decision.ipynb #ef08bf76
 @torch.no_grad()
@@ -112,5 +113,5 @@ def frontier_kl(q: DLLM,                    # any model (e.g. a quantized one)
     for b in range(0, len(states), batch_size):
         row, pos, lp = targets.select(torch.arange(b, min(b + batch_size, len(states))))
         lq = q.logits(states[b:b + batch_size].to(q.device))[row.to(q.device), pos.to(q.device)].float().log_softmax(-1).cpu()
-        out.append((lp.exp() * (lp - lq)).sum(-1))
+        out.append(kl_rows(lp, lq))
     return torch.cat(out)
