@@ -64,6 +64,10 @@ class Trace:
         gen = torch.where(self.commit_step < (s[:, None] if s.ndim else s), self.tokens, torch.full_like(self.tokens, mask_id))
         return torch.cat([self.prompt, gen], 1)
 
+    def at_commit(self, values: torch.Tensor) -> torch.Tensor:  # (S, B, G) -> (B, G)
+        "A per-step quantity (`margin`, `confidence`, ...) at the step each position was written: what the commit rule saw."
+        return values.gather(0, self.commit_step[None].to(values.device)).squeeze(0)
+
     def canvas_mask(self) -> torch.Tensor:  # (B, P + G)
         "Attention mask of the canvas: the prompt's padding mask, ones on the generation region."
         return torch.cat([self.prompt_mask, torch.ones_like(self.tokens)], 1)

@@ -238,6 +238,7 @@ def generate_completions(dllm,                         # a DLLM with a tokenizer
                          gen_length: int = 32,         # tokens the sampler writes
                          batch_size: int = 64,
                          progress: bool = False,
+                         on_trace: Callable | None = None,   # on_trace(indices, Trace) per batch: the same rollouts, traced
                          **sampler) -> tuple[list[str], dict]:   # generate()'s settings over the arch's defaults
     "Greedy completions of `prompts` under the model's default commit rule, cut at end-of-text; and the sampler used."
     from fair_calib.evaluate import sampler_for    # evaluate imports train, which imports this module
@@ -249,8 +250,9 @@ def generate_completions(dllm,                         # a DLLM with a tokenizer
     eos, out = tok.eos_token_id, [None] * len(ids)
     for s in tqdm(range(0, len(order), batch_size), disable=not progress, desc='generate'):
         idx = order[s:s + batch_size]
-        canvas = generate(dllm, [ids[i] for i in idx], **sk)[:, -gen_length:]
-        for i, row in zip(idx, canvas.tolist()): out[i] = tok.decode(_cut_eos(row, eos))
+        if on_trace is None: canvas = generate(dllm, [ids[i] for i in idx], **sk)
+        else: canvas, tr = generate(dllm, [ids[i] for i in idx], trace=True, **sk); on_trace(idx, tr)
+        for i, row in zip(idx, canvas[:, -gen_length:].tolist()): out[i] = tok.decode(_cut_eos(row, eos))
     return out, sk
 
 def task_accuracy(dllm,                                 # a DLLM (FP or quantized) with a tokenizer
@@ -258,10 +260,11 @@ def task_accuracy(dllm,                                 # a DLLM (FP or quantize
                   gen_length: int = 32,
                   batch_size: int = 64,
                   progress: bool = False,
+                  on_trace: Callable | None = None,    # on_trace(indices, Trace) per batch (generate_completions)
                   **sampler) -> TaskResult:            # generate()'s settings, e.g. remasking='random'
     "Exact-match accuracy of the model's greedy answers to `problems`."
     if not len(problems): raise ValueError("no problems given: build them with make_problems() or task_suite()")
-    gens, sk = generate_completions(dllm, [p.prompt for p in problems], gen_length, batch_size, progress, **sampler)
+    gens, sk = generate_completions(dllm, [p.prompt for p in problems], gen_length, batch_size, progress, on_trace, **sampler)
     return TaskResult([p.check(g) for p, g in zip(problems, gens)], gens, [p.family for p in problems], sk)
 
 # %% ../nbs/07b_testbed.ipynb #c6bd4811
