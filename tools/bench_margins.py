@@ -12,7 +12,9 @@ from pathlib import Path
 
 from fair_calib.evaluate import versions
 from fair_calib.models import load_dllm
-from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, mix_suite, task_accuracy, trained_mix
+from fair_calib.testbed import TESTBED_GEN, task_accuracy
+
+from bench_testbed import eval_problems          # tools/ is on sys.path when this script runs
 
 
 def main():
@@ -25,8 +27,7 @@ def main():
     out = a.out or Path('results') / f'margins-{a.model}.json'
     fp = load_dllm(a.model)
     G = TESTBED_GEN
-    mix = trained_mix(fp) or tuple((f, 1.) for f in TESTBED_FAMILIES)
-    problems = mix_suite(mix, a.problems, seed=0)                        # bench_testbed's evaluation problems
+    _, problems = eval_problems(fp, a.problems)                         # bench_testbed's evaluation problems
     margin, conf = [None] * len(problems), [None] * len(problems)
 
     def keep(idx: list[int], tr):

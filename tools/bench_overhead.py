@@ -51,7 +51,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     fp = load_dllm(a.model)
     mix = trained_mix(fp)                                                        # a testbed model: its task mix
-    G = gen_length_for(mix, a.gen_length) if mix else (a.gen_length or 64)
+    G = gen_length_for(mix, a.gen_length)
     sk = sampler_for(fp.arch, G)
     base = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'))
     cfg = QuantConfig.named('w4a4', learn_w_clip=True, learn_a_clip=True)
@@ -77,8 +77,6 @@ def main():
                reference=ref, seconds=times, median=med, stage1_seconds=stage1,
                overhead={v: med[v] / med[ref] - 1 for v in per_repeat}, overhead_per_repeats=per_repeat,
                threads=torch.get_num_threads(), machine=platform.processor() or platform.machine(), versions=versions())
-    if 'fair' in per_repeat:                                                       # the fields notebook 06 reads
-        rec |= dict(overhead_median=rec['overhead']['fair'], overhead_per_repeat=per_repeat['fair'])
     out.write_text(json.dumps(rec, indent=2) + '\n')
     for v, o in rec['overhead'].items():
         print(f"{v:22s} vs {ref}: median {med[v]:.2f} s vs {med[ref]:.2f} s, {o:+.1%} (per repeat {', '.join(f'{x:+.1%}' for x in per_repeat[v])})")

@@ -29,6 +29,12 @@ GRID = METHODS[:8]                                                              
 SEEDED = ('gptq', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq', 'fair-state', 'fair-state-gptq')
 
 
+def eval_problems(fp, per_family: int) -> tuple[tuple, list]:
+    "A testbed model's final training mix and the evaluation problems of its rows: its families at its difficulty."
+    mix = trained_mix(fp) or tuple((f, 1.) for f in TESTBED_FAMILIES)
+    return mix, mix_suite(mix, per_family, seed=0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default='testbed-llada')
@@ -52,8 +58,7 @@ def main():
     fp = load_dllm(a.model)
     G = TESTBED_GEN
     sk = sampler_for(fp.arch, G)
-    mix = trained_mix(fp) or tuple((f, 1.) for f in TESTBED_FAMILIES)                    # the final training mix
-    problems = mix_suite(mix, a.problems, seed=0)                                         # its families at its difficulty
+    mix, problems = eval_problems(fp, a.problems)
     flip_prompts = prompt_ids(fp, mix_suite(mix, a.flip_prompts, seed=1))
     texts = {d: read_domain(d)['heldout'] for d in ('gsm8k', 'shakespeare')}
     command = 'python ' + ' '.join(map(shlex.quote, sys.argv))
