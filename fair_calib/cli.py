@@ -22,9 +22,9 @@ from .runtime import RUNTIMES, STORES
 from .train import DOMAINS, read_domain
 
 # %% auto #0
-__all__ = ['ALL_METHODS', 'DEMO_METHODS', 'gen_length_for', 'stage_one', 'quantize_model', 'texts_of', 'eval_record',
-           'format_table', 'plot_demo', 'demo', 'run_prior', 'run_quantize', 'run_eval', 'peak_rss_mib', 'run_generate',
-           'run_demo', 'main']
+__all__ = ['ALL_METHODS', 'DEMO_METHODS', 'gen_length_for', 'calib_for', 'stage_one_ids', 'stage_one', 'quantize_model',
+           'texts_of', 'eval_record', 'format_table', 'plot_demo', 'demo', 'run_prior', 'run_quantize', 'run_eval',
+           'peak_rss_mib', 'run_generate', 'run_demo', 'main']
 
 # %% ../nbs/08_cli.ipynb #6ebd5e33
 ALL_METHODS = QUANT_METHODS + CALIB_METHODS
@@ -33,16 +33,38 @@ def gen_length_for(mix, given: int | None = None) -> int:
     "The generation region: `given`, else a testbed model's answer length (`mix` is its trained_mix), else CalibConfig's."
     return given or (TESTBED_GEN if mix else CalibConfig.gen_length)
 
+def calib_for(fp: DLLM,                            # supplies the tokenizer (and, on a testbed model, its training mix)
+              n: int = 128,                         # windows
+              seq_len: int = 128,
+              gen: int | None = None,               # a testbed model's answer region (default: gen_length_for)
+              seed: int = 0,
+              texts: list[str] | None = None        # None: a testbed model's training mix, else the model's calibration text
+             ) -> torch.Tensor:                     # (n, seq_len)
+    "GPTQ's and Stage II's calibration ids: a testbed model's training mix (with answer regions), else windows of text."
+    mix = trained_mix(fp) if texts is None else None
+    if mix: return calibration_windows(fp, n=n, seq_len=seq_len, gen=gen_length_for(mix, gen), seed=seed, families=mix)
+    return calibration_ids(fp, texts, n=n, seq_len=seq_len, seed=seed)
+
+def stage_one_ids(fp: DLLM,
+                  n: int = 64,                      # prompts
+                  prompt_len: int = 64,             # tokens per text prompt (task prompts have their own lengths)
+                  texts: list[str] | None = None,   # None: a testbed model's training-split task prompts, else calibration text
+                  seed: int | None = None):         # None: the prompts of the shipped priors (task seed 0, text seed 1)
+    "Stage I's prompts: a testbed model's own training-split task prompts, else text windows of `prompt_len` tokens."
+    mix = trained_mix(fp) if texts is None else None
+    if mix: return stage_one_prompts(fp, n, mix, seed=0 if seed is None else seed)
+    return calibration_ids(fp, texts, n=n, seq_len=prompt_len, seed=1 if seed is None else seed)
+
 def stage_one(fp: DLLM, settings: CalibConfig, n: int = 64, prompt_len: int = 64, texts: list[str] | None = None,
-              progress: bool = True) -> PositionPrior:
-    "Stage I with the sampler the model's architecture uses, on `n` calibration prompts of `prompt_len` tokens."
+              progress: bool = True, seed: int | None = None) -> PositionPrior:
+    "Stage I with the sampler the model's architecture uses, on `n` prompts of `stage_one_ids`."
     sk = sampler_for(fp.arch, settings.gen_length, block_length=settings.block_length)
-    return estimate_prior(fp, calibration_ids(fp, texts, n=n, seq_len=prompt_len, seed=1), batch_size=16, progress=progress, **sk)
+    return estimate_prior(fp, stage_one_ids(fp, n, prompt_len, texts, seed), batch_size=16, progress=progress, **sk)
 
 def quantize_model(fp: DLLM,                        # the full-precision model (left untouched)
                    method: str,                     # one of ALL_METHODS
                    bits: str = 'w4a4',              # 'w4a4', 'w4a8', 'w8a8', 'w4a16', ...
-                   calib: torch.Tensor | None = None,   # (N, L) calibration ids (default: 128 windows of 128 tokens)
+                   calib: torch.Tensor | None = None,   # (N, L) calibration ids (default: calib_for, 128 windows of 128 tokens)
                    prior: PositionPrior | None = None,  # FAIR methods: Stage I's prior (default: estimated here)
                    settings: CalibConfig | None = None, # Stage II settings (default: CalibConfig with the arch's block length)
                    ckpt: str | Path | None = None,  # Stage II checkpoint directory (resumable)
@@ -53,9 +75,11 @@ def quantize_model(fp: DLLM,                        # the full-precision model (
                    **cfg) -> DLLM:                  # QuantConfig overrides (group_size, a_clip, ...)
     "Quantize `fp` with any method of the package; `q.quant` records the method, config and seconds."
     if method not in ALL_METHODS: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
-    if settings is None: settings = CalibConfig(block_length=sampler_for(fp.arch, CalibConfig.gen_length).get('block_length'))
+    if settings is None:
+        gen = gen_length_for(trained_mix(fp))
+        settings = CalibConfig(gen_length=gen, block_length=sampler_for(fp.arch, gen).get('block_length'))
     needs_calib = 'gptq' in method or method in CALIB_METHODS
-    if calib is None and needs_calib: calib = calibration_ids(fp, n=128, seq_len=128)
+    if calib is None and needs_calib: calib = calib_for(fp, gen=settings.gen_length)
     t0 = time.perf_counter()
     if method in QUANT_METHODS:
         q = quantize(fp, method, QuantConfig.named(bits, **cfg), calib=calib, progress=progress, inplace=inplace)
@@ -145,17 +169,13 @@ def demo(model: str = 'testbed-llada',               # a built-in name or checkp
     gen = gen_length_for(mix)
     sk = sampler_for(fp.arch, gen)
     settings = CalibConfig(epochs=epochs, gen_length=gen, block_length=sk.get('block_length'), seed=seed)
-    if mix:
-        calib = calibration_windows(fp, n=n_calib, seq_len=128, seed=seed, families=mix)
-        pr = prompt_ids(fp, mix_suite(mix, prompts, seed=1))
-        suite = mix_suite(mix, problems, seed=0)
-    else:
-        calib, pr, suite = calibration_ids(fp, n=n_calib, seq_len=128, seed=seed), heldout_prompts(fp.tokenizer, n=prompts), []
+    calib = calib_for(fp, n=n_calib, seq_len=128, seed=seed)
+    if mix: pr, suite = prompt_ids(fp, mix_suite(mix, prompts, seed=1)), mix_suite(mix, problems, seed=0)
+    else: pr, suite = heldout_prompts(fp.tokenizer, n=prompts), []
     t0 = time.perf_counter()
     prior = None
     if any(m in WEIGHTED for m in methods):
-        prior = (estimate_prior(fp, stage_one_prompts(fp, n_calib, mix), batch_size=16, progress=progress, **sk) if mix else
-                 stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress))
+        prior = stage_one(fp, settings, n=n_calib, prompt_len=128 - settings.gen_length, progress=progress)
     t_prior = time.perf_counter() - t0
     models, secs = {'fp': fp}, {'fp': None}
     for m in methods:
@@ -251,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument('--remasking', default=None, choices=('low_confidence', 'random', 'origin', 'maskgit_plus', 'topk_margin', 'entropy'),
                     help="the sampler's rule (default: the architecture's, LLaDA low_confidence, Dream entropy)")
     pr.add_argument('--batch-size', type=_positive, default=16)
-    pr.add_argument('--prompt-seed', type=int, default=1, help='seed of the prompt windows')
+    pr.add_argument('--prompt-seed', type=int, default=None, help="seed of the prompts (default: the shipped priors': 0 for a testbed model's task prompts, 1 for text windows)")
     pr.add_argument('--lam', type=float, default=0.5, help='floor mixing: w = (1 - lam) + lam * w~')
     pr.add_argument('--smooth', type=_positive, default=5)
     pr.add_argument('--out', type=Path, required=True, help='the prior file to write (.safetensors)')
@@ -321,10 +341,8 @@ def run_prior(args) -> int:
     try:
         dllm = load_dllm(args.model, device=dev)
         texts = None if args.texts is None else [t.read_text() for t in args.texts]
-        mix = trained_mix(dllm) if texts is None else None                # a testbed model: Stage I on its own task prompts
-        gen = gen_length_for(mix, args.gen_length)
-        prompts = (stage_one_prompts(dllm, args.prompts, mix, seed=args.prompt_seed) if mix else
-                   calibration_ids(dllm, texts, n=args.prompts, seq_len=args.prompt_len, seed=args.prompt_seed))
+        gen = gen_length_for(trained_mix(dllm) if texts is None else None, args.gen_length)
+        prompts = stage_one_ids(dllm, args.prompts, args.prompt_len, texts, args.prompt_seed)   # a testbed model: its task prompts
         sk = sampler_for(dllm.arch, gen, args.steps, remasking=args.remasking, block_length=args.block_length)
         prior = estimate_prior(dllm, prompts, batch_size=args.batch_size, lam=args.lam, smooth=args.smooth, **sk)
         if rank == 0:
@@ -338,14 +356,12 @@ def run_quantize(args) -> int:
     "`fair-calib quantize`: one method, saved as a packed checkpoint with quantize.json."
     fp = load_dllm(args.model, dtype=args.dtype, device='cpu' if args.offload else args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
-    mix = trained_mix(fp) if texts is None else None                      # a testbed model: calibrated on its training mix
-    gen = gen_length_for(mix, args.gen_length)
+    gen = gen_length_for(trained_mix(fp) if texts is None else None, args.gen_length)
     if args.seq_len <= gen and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {gen}: the calibration states need a prompt")
     calib = None
-    if 'gptq' in args.method or args.method in CALIB_METHODS:
-        calib = (calibration_windows(fp, n=args.n, seq_len=args.seq_len, gen=gen, families=mix) if mix else
-                 calibration_ids(fp, texts, n=args.n, seq_len=args.seq_len))
+    if 'gptq' in args.method or args.method in CALIB_METHODS:          # a testbed model: calibrated on its training mix
+        calib = calib_for(fp, n=args.n, seq_len=args.seq_len, gen=gen, texts=texts)
     settings = CalibConfig(epochs=args.epochs, gen_length=gen, block_length=sampler_for(fp.arch, gen).get('block_length'),
                            states=args.states, per_prompt=args.per_prompt, decision=args.decision,
                            decision_epochs=args.decision_epochs)

@@ -16,12 +16,11 @@ from pathlib import Path
 import torch
 
 from fair_calib.calibrate import METHODS as CALIB_METHODS, WEIGHTED, CalibConfig, calibrate
-from fair_calib.cli import gen_length_for, stage_one
+from fair_calib.cli import calib_for, gen_length_for, stage_one
 from fair_calib.evaluate import sampler_for, versions
 from fair_calib.models import load_dllm
-from fair_calib.prior import estimate_prior
-from fair_calib.quant import QuantConfig, calibration_ids
-from fair_calib.testbed import calibration_windows, stage_one_prompts, trained_mix
+from fair_calib.quant import QuantConfig
+from fair_calib.testbed import trained_mix
 
 
 def parse_variant(v: str) -> tuple[str, str, bool]:
@@ -55,11 +54,9 @@ def main():
     sk = sampler_for(fp.arch, G)
     base = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'))
     cfg = QuantConfig.named('w4a4', learn_w_clip=True, learn_a_clip=True)
-    calib = (calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=0, families=mix) if mix else
-             calibration_ids(fp, n=a.n, seq_len=a.seq_len, seed=0))
+    calib = calib_for(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=0)
     t0 = time.perf_counter()
-    if mix: prior = estimate_prior(fp, stage_one_prompts(fp, a.stage1 or 64, mix), batch_size=16, progress=False, **sk)
-    else: prior = stage_one(fp, base, n=a.stage1 or 16, prompt_len=a.seq_len - G, progress=False)
+    prior = stage_one(fp, base, n=a.stage1 or (64 if mix else 16), prompt_len=a.seq_len - G, progress=False)
     stage1 = time.perf_counter() - t0
     print(f'Stage I: {stage1:.2f} s', flush=True)
     times = {v: [] for v in variants}
