@@ -33,6 +33,10 @@ def gen_length_for(mix, given: int | None = None) -> int:
     "The generation region: `given`, else a testbed model's answer length (`mix` is its trained_mix), else CalibConfig's."
     return given or (TESTBED_GEN if mix else CalibConfig.gen_length)
 
+def _calib_mix(fp: DLLM, texts: list[str] | None):
+    "The task mix a model is calibrated on: a testbed model's trained_mix, unless calibration texts are given (None: text)."
+    return trained_mix(fp) if texts is None else None
+
 def calib_for(fp: DLLM,                            # supplies the tokenizer (and, on a testbed model, its training mix)
               n: int = 128,                         # windows
               seq_len: int = 128,
@@ -41,7 +45,7 @@ def calib_for(fp: DLLM,                            # supplies the tokenizer (and
               texts: list[str] | None = None        # None: a testbed model's training mix, else the model's calibration text
              ) -> torch.Tensor:                     # (n, seq_len)
     "GPTQ's and Stage II's calibration ids: a testbed model's training mix (with answer regions), else windows of text."
-    mix = trained_mix(fp) if texts is None else None
+    mix = _calib_mix(fp, texts)
     if mix: return calibration_windows(fp, n=n, seq_len=seq_len, gen=gen_length_for(mix, gen), seed=seed, families=mix)
     return calibration_ids(fp, texts, n=n, seq_len=seq_len, seed=seed)
 
@@ -51,7 +55,7 @@ def stage_one_ids(fp: DLLM,
                   texts: list[str] | None = None,   # None: a testbed model's training-split task prompts, else calibration text
                   seed: int | None = None):         # None: the prompts of the shipped priors (task seed 0, text seed 1)
     "Stage I's prompts: a testbed model's own training-split task prompts, else text windows of `prompt_len` tokens."
-    mix = trained_mix(fp) if texts is None else None
+    mix = _calib_mix(fp, texts)
     if mix: return stage_one_prompts(fp, n, mix, seed=0 if seed is None else seed)
     return calibration_ids(fp, texts, n=n, seq_len=prompt_len, seed=1 if seed is None else seed)
 
@@ -341,7 +345,7 @@ def run_prior(args) -> int:
     try:
         dllm = load_dllm(args.model, device=dev)
         texts = None if args.texts is None else [t.read_text() for t in args.texts]
-        gen = gen_length_for(trained_mix(dllm) if texts is None else None, args.gen_length)
+        gen = gen_length_for(_calib_mix(dllm, texts), args.gen_length)
         prompts = stage_one_ids(dllm, args.prompts, args.prompt_len, texts, args.prompt_seed)   # a testbed model: its task prompts
         sk = sampler_for(dllm.arch, gen, args.steps, remasking=args.remasking, block_length=args.block_length)
         prior = estimate_prior(dllm, prompts, batch_size=args.batch_size, lam=args.lam, smooth=args.smooth, **sk)
@@ -356,7 +360,7 @@ def run_quantize(args) -> int:
     "`fair-calib quantize`: one method, saved as a packed checkpoint with quantize.json."
     fp = load_dllm(args.model, dtype=args.dtype, device='cpu' if args.offload else args.device)
     texts = None if args.texts is None else [t.read_text() for t in args.texts]
-    gen = gen_length_for(trained_mix(fp) if texts is None else None, args.gen_length)
+    gen = gen_length_for(_calib_mix(fp, texts), args.gen_length)
     if args.seq_len <= gen and args.method in CALIB_METHODS:
         raise ValueError(f"--seq-len {args.seq_len} must exceed --gen-length {gen}: the calibration states need a prompt")
     calib = None
