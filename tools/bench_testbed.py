@@ -14,13 +14,13 @@ import torch
 
 from bench_calibrate import PeakRSS, append_row, done_keys   # tools/ is on sys.path when this script runs
 from fair_calib.calibrate import METHODS as CALIB_METHODS, WEIGHTED, CalibConfig
-from fair_calib.cli import quantize_model
+from fair_calib.cli import calib_for, quantize_model, stage_one_ids
 from fair_calib.evaluate import compare_ppl, decision_metrics, sampler_for, versions
 from fair_calib.models import load_dllm
 from fair_calib.prior import estimate_prior, load_prior
 from fair_calib.quant import METHODS as QUANT_METHODS
 from fair_calib.sampling import generate
-from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, calibration_windows, mix_suite, prompt_ids, stage_one_prompts, task_accuracy, trained_mix
+from fair_calib.testbed import TESTBED_FAMILIES, TESTBED_GEN, mix_suite, prompt_ids, task_accuracy, trained_mix
 from fair_calib.train import read_domain
 
 METHODS = ('rtn', 'gptq', 'quarot-rtn', 'quarot-gptq', 'flatquant', 'fair', 'flatquant-gptq', 'fair-gptq',
@@ -70,7 +70,7 @@ def main():
         meta = path.with_suffix('.json')
         if not path.exists():
             t0 = time.perf_counter()
-            prompts = stage_one_prompts(fp, a.stage1, mix)
+            prompts = stage_one_ids(fp, a.stage1)
             with PeakRSS() as mem: pr = estimate_prior(fp, prompts, batch_size=16, progress=False, **sk)
             pr.save(path); meta.write_text(json.dumps(dict(seconds=time.perf_counter() - t0, peak_mib=mem.mib)) + '\n')
         return load_prior(path), json.loads(meta.read_text())
@@ -100,7 +100,7 @@ def main():
                 key = f'{bits}/{m}' + ('/rollout' if on_policy else '') + (f'/seed={seed}' if seed is not None else '')
                 if key in done: continue
                 s = seed or 0
-                calib = calibration_windows(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s, families=mix) if m in SEEDED else None
+                calib = calib_for(fp, n=a.n, seq_len=a.seq_len, gen=G, seed=s) if m in SEEDED else None
                 settings = CalibConfig(epochs=a.epochs, gen_length=G, block_length=sk.get('block_length'), seed=s,
                                        states=a.states if on_policy else 'masked', per_prompt=a.per_prompt)
                 t0 = time.perf_counter()
