@@ -68,7 +68,7 @@ def main():
 
     def runtime_of(q):
         "The model to evaluate: the integer twin of `q` when its logits equal q's bit for bit on the probe (faster), else q."
-        if q is fp or not hasattr(q, 'quant') or not has_onednn(): return q, 'fake'
+        if not hasattr(q, 'quant') or not has_onednn(): return q, 'fake'             # FP, or no oneDNN
         qi = to_int(copy.deepcopy(q))
         with torch.no_grad(): same = torch.equal(qi.logits(probe), q.logits(probe))
         if not same: print('the integer runtime differs from the simulated model on the probe: evaluating the simulated one', flush=True)
